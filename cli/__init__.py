@@ -1,0 +1,1 @@
+"""The ``facedata`` command line: a Typer app, one module per command."""

@@ -1,0 +1,98 @@
+"""``facedata build``: a dataset → WebDataset shards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from facedata.pipeline import BuildConfig, build
+from facedata.pipeline.config import DEFAULT_MAPS
+from facedata.pipeline.maps import MaskConfig, ParsingConfig
+from facedata.sources import SOURCES, SourceConfig
+
+from .common import setup_logging, split_list, user_errors
+
+
+def build_command(
+    src: str = typer.Option("demo", "--src", help=f"Source: {', '.join(sorted(SOURCES))}."),
+    out: Path = typer.Option(..., "--out", help="Output folder for shards and manifest."),
+    root: Path = typer.Option(
+        None, "--root", help="Dataset root (default $FACEDATA_DATA/<src> or ~/datasets/<src>)."
+    ),
+    size: int = typer.Option(512, "--size", help="Output side in pixels."),
+    maps: str = typer.Option(
+        ",".join(DEFAULT_MAPS), "--maps", help="Comma-separated maps to compute."
+    ),
+    mask_kind: str = typer.Option("scfegan", "--mask-kind", help="Mask family for mask.png."),
+    parser: str = typer.Option("auto", "--parser", help="Label maps: annotations or auto."),
+    split: str = typer.Option("auto", "--split", help="auto, celeba, scfegan or none."),
+    partition_file: Path = typer.Option(
+        None, "--partition-file", help="CelebA list_eval_partition.txt (default: under --root)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Global seed; outputs depend on (seed, key)."),
+    shard_size: int = typer.Option(1000, "--shard-size", help="Samples per shard."),
+    limit: int = typer.Option(None, "--limit", help="Use only the first N samples."),
+    workers: int = typer.Option(1, "--workers", help="Parallel shard tasks."),
+    backend: str = typer.Option("loky", "--backend", help="loky, dask or ray."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler / Ray address."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:i."),
+    batch_size: int = typer.Option(16, "--batch-size", help="Samples processed together."),
+    max_failure_rate: float = typer.Option(
+        0.01, "--max-failure-rate", help="Exit non-zero when more samples fail than this."
+    ),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Skip complete shards."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Delete a previous build first."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+) -> None:
+    """Build WebDataset shards (images, parsing, masks, ...) from a face dataset."""
+    setup_logging(verbose)
+    config = BuildConfig(
+        out=str(out),
+        size=size,
+        maps=split_list(maps),
+        seed=seed,
+        split=split,
+        shard_size=shard_size,
+        limit=limit,
+        batch_size=batch_size,
+        workers=workers,
+        backend=backend,
+        scheduler=scheduler,
+        device=device,
+        max_failure_rate=max_failure_rate,
+        progress=progress,
+    )
+    source = SourceConfig(
+        name=src,
+        root=str(root) if root else None,
+        partition_file=str(partition_file) if partition_file else None,
+    )
+    stage_configs = {"mask": MaskConfig(kind=mask_kind), "parsing": ParsingConfig(parser=parser)}
+    with user_errors():
+        report = build(config, source, stage_configs, overwrite=overwrite, resume=resume)
+    typer.echo(
+        f"{report.written} samples written to {out} ({report.shards_built} shards built, "
+        f"{report.shards_skipped} already complete); {len(report.failures)} failed "
+        f"of {report.attempted} in {report.seconds['total']:.1f} s"
+    )
+    for failure in report.failures[:5]:
+        typer.echo(f"  failed {failure['key']} [{failure['stage']}]: {failure['error']}", err=True)
+    if report.failures:
+        typer.echo(f"  all failures: {out / 'failures.jsonl'}", err=True)
+    if report.shard_errors:
+        typer.secho(
+            f"{len(report.shard_errors)} shards failed; re-run to retry them",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
+    if report.failure_rate > max_failure_rate:
+        typer.secho(
+            f"failure rate {report.failure_rate:.1%} exceeds --max-failure-rate "
+            f"{max_failure_rate:.1%}",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)

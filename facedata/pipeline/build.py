@@ -1,0 +1,382 @@
+"""The build: plan shard tasks, run them, write the manifest and the failure report."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..errors import ConfigError, FacedataError
+from ..sample import Sample, SampleRef
+from ..shards.reader import MANIFEST
+from ..shards.writer import ShardWriter, write_json_atomic
+from ..sources import Source, SourceConfig, get_source
+from ..sources.splits import assign_splits
+from .config import BuildConfig
+from .executors import run_tasks
+from .stages import Stage, StageContext, default_configs, guarded, resolve_maps, stage_class
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+BUILD_STATE = "build.json"
+FAILURES = "failures.jsonl"
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """One shard: a contiguous slice of one split, in source order."""
+
+    split: str
+    index: int
+    refs: tuple[SampleRef, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.split}/{self.split}-{self.index:06d}.tar"
+
+    @property
+    def stats_name(self) -> str:
+        return self.name[: -len(".tar")] + "_stats.json"
+
+
+@dataclass
+class Plan:
+    """Everything a worker needs to build any shard; pickled once per task."""
+
+    out: str
+    source: Source
+    config: BuildConfig
+    stages: list[tuple[str, bool]]
+    stage_configs: dict[str, Any]
+
+
+@dataclass
+class BuildReport:
+    """What a build did, returned to the caller and summarised by the CLI."""
+
+    out: str
+    attempted: int = 0
+    written: int = 0
+    failures: list[dict] = field(default_factory=list)
+    shards_built: int = 0
+    shards_skipped: int = 0
+    shard_errors: list[dict] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failure_rate(self) -> float:
+        return len(self.failures) / self.attempted if self.attempted else 0.0
+
+
+# Stages are built once per worker process and reused by every task it runs.
+_STAGE_CACHE: dict[str, list[Stage]] = {}
+
+
+def _stages_for(plan: Plan) -> list[Stage]:
+    key = json.dumps(
+        [
+            plan.stages,
+            {k: asdict(v) for k, v in plan.stage_configs.items()},
+            plan.config.size,
+            plan.config.seed,
+            plan.config.device,
+        ],
+        sort_keys=True,
+    )
+    if key not in _STAGE_CACHE:
+        context = StageContext(
+            size=plan.config.size, seed=plan.config.seed, device=plan.config.device
+        )
+        stages = [
+            stage_class(n)(plan.stage_configs[n], context, emit=emit) for n, emit in plan.stages
+        ]
+        for stage in stages:
+            stage.setup()
+        _STAGE_CACHE.clear()
+        _STAGE_CACHE[key] = stages
+    return _STAGE_CACHE[key]
+
+
+def _load(source: Source, ref: SampleRef, split: str) -> Sample:
+    try:
+        sample = source.load(ref)
+    except Exception as exc:
+        sample = Sample(key=ref.key, image=None, meta=dict(ref.meta))  # type: ignore[arg-type]
+        message = str(exc) if isinstance(exc, FacedataError) else f"{type(exc).__name__}: {exc}"
+        sample.fail("load", message)
+    sample.meta.update(key=ref.key, source=source.name, split=split)
+    return sample
+
+
+def build_shard(plan: Plan, task: ShardTask, on_sample=None) -> dict:
+    """Build one shard and write its stats file; returns the stats.
+
+    ``on_sample(n)`` is called after every ``n`` samples (for a progress bar in-process).
+    """
+    out = Path(plan.out)
+    stages = _stages_for(plan)
+    seconds: dict[str, float] = {}
+    failures: list[dict] = []
+    batch_size = max(1, plan.config.batch_size)
+    with ShardWriter(out / task.name, jpeg_quality=plan.config.jpeg_quality) as writer:
+        for start in range(0, len(task.refs), batch_size):
+            t0 = time.perf_counter()
+            batch = [
+                _load(plan.source, r, task.split) for r in task.refs[start : start + batch_size]
+            ]
+            seconds["load"] = seconds.get("load", 0.0) + time.perf_counter() - t0
+            for stage in stages:
+                t0 = time.perf_counter()
+                stage.run(batch)
+                seconds[stage.name] = seconds.get(stage.name, 0.0) + time.perf_counter() - t0
+            t0 = time.perf_counter()
+            for sample in batch:
+                if sample.ok:
+                    sample.meta["seed"] = plan.config.seed
+                    guarded("write", sample, _write, writer)
+                if not sample.ok:
+                    stage_name, message = sample.error
+                    failures.append(
+                        {
+                            "key": sample.key,
+                            "stage": stage_name,
+                            "error": message,
+                            "shard": task.name,
+                        }
+                    )
+            seconds["encode+write"] = seconds.get("encode+write", 0.0) + time.perf_counter() - t0
+            if on_sample:
+                on_sample(len(batch))
+    stats = {
+        "shard": task.name,
+        "split": task.split,
+        "index": task.index,
+        "attempted": len(task.refs),
+        "count": writer.count,
+        "bytes": writer.nbytes,
+        "sha256": writer.sha256,
+        "failures": failures,
+        "seconds": {k: round(v, 4) for k, v in seconds.items()},
+    }
+    write_json_atomic(out / task.stats_name, stats)
+    return stats
+
+
+def _write(sample: Sample, writer: ShardWriter) -> None:
+    writer.write(sample.key, {**sample.fields, "json": sample.meta})
+
+
+def plan_tasks(refs: list[SampleRef], splits: list[str | None], shard_size: int) -> list[ShardTask]:
+    """Group samples by split (keeping source order) and cut each split into shards."""
+    by_split: dict[str, list[SampleRef]] = {}
+    for ref, split in zip(refs, splits):
+        if split is not None:
+            by_split.setdefault(split, []).append(ref)
+    tasks = []
+    for split in sorted(by_split):
+        items = by_split[split]
+        for i, start in enumerate(range(0, len(items), shard_size)):
+            tasks.append(ShardTask(split, i, tuple(items[start : start + shard_size])))
+    return tasks
+
+
+def _is_complete(out: Path, task: ShardTask) -> dict | None:
+    stats_path = out / task.stats_name
+    if not stats_path.is_file() or not (out / task.name).is_file():
+        return None
+    try:
+        stats = json.loads(stats_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if stats.get("bytes") != (out / task.name).stat().st_size or stats.get("attempted") != len(
+        task.refs
+    ):
+        return None
+    return stats
+
+
+def _prepare_out(out: Path, state: dict, overwrite: bool) -> None:
+    state_path = out / BUILD_STATE
+    if overwrite and out.exists():
+        for split_dir in {p.parent for p in out.glob("*/*_stats.json")} | {
+            p.parent for p in out.glob("*/*.tar")
+        }:
+            shutil.rmtree(split_dir)
+        for name in (MANIFEST, FAILURES, BUILD_STATE):
+            (out / name).unlink(missing_ok=True)
+    elif state_path.is_file():
+        previous = json.loads(state_path.read_text())
+        if previous != json.loads(json.dumps(state, default=str)):
+            raise ConfigError(
+                f"{out} holds a build made with other options; pass --overwrite to replace it, "
+                "or build into another folder"
+            )
+    elif out.is_dir() and any(out.iterdir()):
+        raise ConfigError(f"{out} exists and is not a facedata build; choose an empty folder")
+    write_json_atomic(state_path, state)
+
+
+def build(
+    config: BuildConfig,
+    source_config: SourceConfig,
+    stage_configs: dict[str, Any] | None = None,
+    *,
+    overwrite: bool = False,
+    resume: bool = True,
+) -> BuildReport:
+    """Build WebDataset shards from a source.
+
+    Parameters
+    ----------
+    config : BuildConfig
+    source_config : SourceConfig
+    stage_configs : dict, optional
+        Map name → that stage's config; defaults for the rest.
+    overwrite : bool
+        Remove a previous build in ``config.out`` first.
+    resume : bool
+        Skip shards that are already complete (their stats file exists and matches).
+
+    Returns
+    -------
+    BuildReport
+
+    Raises
+    ------
+    FacedataError
+        For a bad source, contradictory options, or an output folder holding another build.
+    """
+    from tqdm.auto import tqdm
+
+    t_start = time.perf_counter()
+    out = Path(config.out)
+    stages = resolve_maps(tuple(config.maps))
+    configs = default_configs([n for n, _ in stages]) | {
+        k: v for k, v in (stage_configs or {}).items() if k in dict(stages)
+    }
+    source = get_source(source_config)
+    refs = source.refs()
+    if config.limit is not None:
+        refs = refs[: config.limit]
+    if config.shard_size < 1:
+        raise ConfigError("--shard-size must be at least 1")
+    splits, rule = assign_splits(refs, config.split, source.partition_path())
+    resolved = {
+        "facedata_version": __version__,
+        "format_version": FORMAT_VERSION,
+        "build": config.fingerprint(),
+        "source": asdict(source_config) | {"root": str(source.root)},
+        "stages": {n: asdict(c) for n, c in configs.items()},
+        "split_rule": rule,
+    }
+    _prepare_out(out, resolved, overwrite)
+    tasks = plan_tasks(refs, splits, config.shard_size)
+    plan = Plan(str(out), source, config, stages, configs)
+
+    report = BuildReport(out=str(out), attempted=len(refs))
+    unsplit = [
+        {
+            "key": r.key,
+            "stage": "split",
+            "error": f"{r.orig_file} is not in the partition file",
+            "shard": None,
+        }
+        for r, s in zip(refs, splits)
+        if s is None
+    ]
+    results: dict[str, dict] = {}
+    todo = []
+    for task in tasks:
+        done = _is_complete(out, task) if resume else None
+        if done is not None:
+            results[task.name] = done
+            report.shards_skipped += 1
+        else:
+            todo.append(task)
+    n_todo = sum(len(t.refs) for t in todo)
+    with tqdm(total=n_todo, unit="img", desc="build", disable=not config.progress) as bar:
+        inline = config.workers <= 1 and config.backend == "loky"
+        for stats in run_tasks(
+            _build_shard_safely,
+            [(plan, t, bar.update if inline else None) for t in todo],
+            workers=config.workers,
+            backend=config.backend,
+            scheduler=config.scheduler,
+        ):
+            results[stats["shard"]] = stats
+            if "error" in stats:
+                report.shard_errors.append(stats)
+            else:
+                report.shards_built += 1
+            if not inline:
+                bar.update(stats["attempted"])
+
+    ordered = [results[t.name] for t in tasks if t.name in results]
+    report.failures = unsplit + [f for s in ordered for f in s.get("failures", [])]
+    report.failures += [
+        {"key": None, "stage": "shard", "error": s["error"], "shard": s["shard"]}
+        for s in report.shard_errors
+    ]
+    report.written = sum(s.get("count", 0) for s in ordered)
+    for s in ordered:
+        for k, v in s.get("seconds", {}).items():
+            report.seconds[k] = report.seconds.get(k, 0.0) + v
+    _write_failures(out / FAILURES, report.failures)
+    if not report.shard_errors:
+        manifest = dict(resolved)
+        manifest["build"] = asdict(config) | {"out": str(out)}
+        manifest["maps"] = [n for n, emit in stages if emit and n != "resize"]
+        manifest["fields"] = sorted(
+            {"jpg", "json"} | {f for n, emit in stages if emit for f in stage_class(n).fields}
+        )
+        manifest["splits"] = _split_table(tasks, results)
+        manifest["attempted"] = report.attempted
+        manifest["failed"] = len(report.failures)
+        write_json_atomic(out / MANIFEST, manifest)
+    report.seconds["total"] = time.perf_counter() - t_start
+    return report
+
+
+def _build_shard_safely(plan: Plan, task: ShardTask, on_sample=None) -> dict:
+    """Run a shard task; an unexpected crash is retried once, then reported, never raised."""
+    error = None
+    for _attempt in range(2):
+        try:
+            return build_shard(plan, task, on_sample)
+        except Exception as exc:  # a bug or resource failure in this shard only
+            log.warning("shard %s failed: %s", task.name, exc, exc_info=True)
+            error = f"{type(exc).__name__}: {exc}"
+    return {"shard": task.name, "split": task.split, "attempted": len(task.refs), "error": error}
+
+
+def _split_table(tasks: list[ShardTask], results: dict[str, dict]) -> dict:
+    table: dict[str, dict] = {}
+    for task in tasks:
+        stats = results[task.name]
+        entry = table.setdefault(task.split, {"count": 0, "bytes": 0, "shards": []})
+        entry["count"] += stats["count"]
+        entry["bytes"] += stats["bytes"]
+        entry["shards"].append(
+            {
+                "path": task.name,
+                "count": stats["count"],
+                "bytes": stats["bytes"],
+                "sha256": stats["sha256"],
+            }
+        )
+    return table
+
+
+def _write_failures(path: Path, failures: list[dict]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w") as f:
+        for failure in failures:
+            f.write(json.dumps(failure, sort_keys=True) + "\n")
+    os.replace(tmp, path)

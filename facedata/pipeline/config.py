@@ -1,0 +1,70 @@
+"""The options of a build as one frozen dataclass, printed into the manifest."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+#: Maps computed when ``--maps`` is not given.
+DEFAULT_MAPS: tuple[str, ...] = ("parsing", "face", "hair", "mask")
+
+#: Options that change how a build runs but not a byte of its output.
+EXECUTION_FIELDS = ("out", "workers", "backend", "scheduler", "batch_size", "progress")
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Options of ``facedata build``.
+
+    Attributes
+    ----------
+    out : str
+        Output folder.
+    size : int
+        Output side in pixels (images are square).
+    maps : tuple of str
+        Maps to compute (see ``facedata build --help`` for the list).
+    seed : int
+        Global seed; a sample's random draws depend on (seed, key) only.
+    split : str
+        ``auto``, ``celeba``, ``scfegan`` or ``none``.
+    shard_size : int
+        Samples per shard.
+    limit : int or None
+        Use only the first ``limit`` samples of the source.
+    batch_size : int
+        Samples loaded and processed together inside a shard task.
+    workers : int
+        Parallel shard tasks.
+    backend : str
+        joblib backend: ``loky``, ``dask`` or ``ray``.
+    scheduler : str or None
+        Dask scheduler or Ray cluster address; a local cluster when ``None``.
+    device : str
+        Torch device for network stages: ``auto``, ``cpu``, ``cuda`` or ``cuda:i``.
+    max_failure_rate : float
+        The build fails when more than this fraction of samples fails.
+    jpeg_quality : int
+        Quality of the ``jpg`` field.
+    progress : bool
+        Show progress bars.
+    """
+
+    out: str
+    size: int = 512
+    maps: tuple[str, ...] = DEFAULT_MAPS
+    seed: int = 0
+    split: str = "auto"
+    shard_size: int = 1000
+    limit: int | None = None
+    batch_size: int = 16
+    workers: int = 1
+    backend: str = "loky"
+    scheduler: str | None = None
+    device: str = "auto"
+    max_failure_rate: float = 0.01
+    jpeg_quality: int = 95
+    progress: bool = True
+
+    def fingerprint(self) -> dict:
+        """The options that determine the output bytes (compared when resuming)."""
+        return {k: v for k, v in asdict(self).items() if k not in EXECUTION_FIELDS}

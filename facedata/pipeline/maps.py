@@ -1,0 +1,163 @@
+"""The stages of the core maps: resizing, parsing labels, face and hair regions, masks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..errors import FacedataError
+from ..labels import face_mask, hair_mask
+from ..masks import MaskContext, coverage, make_mask
+from ..sample import Sample
+from ..seeding import sample_rng
+from .stages import Stage
+
+
+def record(sample: Sample, map_name: str, method: str) -> None:
+    """Note in the metadata which method produced a map."""
+    sample.meta.setdefault("maps", {})[map_name] = method
+
+
+def center_square(shape: tuple[int, int]) -> tuple[int, int, int]:
+    """``(x0, y0, side)`` of the largest centred square of an ``(H, W)`` frame."""
+    h, w = shape
+    side = min(h, w)
+    return (w - side) // 2, (h - side) // 2, side
+
+
+def resize_image(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize an image to ``size`` x ``size``: area interpolation down, cubic up."""
+    if image.shape[:2] == (size, size):
+        return image
+    shrink = image.shape[0] > size
+    return cv2.resize(
+        image, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
+    )
+
+
+def resize_labels(labels: np.ndarray, size: int) -> np.ndarray:
+    """Resize a label map with nearest neighbour, so no new label ids appear."""
+    if labels.shape[:2] == (size, size):
+        return labels
+    return cv2.resize(labels, (size, size), interpolation=cv2.INTER_NEAREST)
+
+
+class ResizeStage(Stage):
+    """Crop to the centred square (when not square) and resize to the output size."""
+
+    name = "resize"
+
+    def process(self, sample: Sample) -> None:
+        size = self.context.size
+        h, w = sample.image.shape[:2]
+        if h != w:
+            x0, y0, side = center_square((h, w))
+            sample.image = sample.image[y0 : y0 + side, x0 : x0 + side]
+            if sample.landmarks is not None:
+                sample.landmarks = sample.landmarks - np.array([x0, y0], np.float32)
+            if sample.parsing is not None:
+                ph, pw = sample.parsing.shape
+                sx, sy = pw / w, ph / h
+                px0, py0, pside = round(x0 * sx), round(y0 * sy), round(side * sx)
+                sample.parsing = sample.parsing[py0 : py0 + pside, px0 : px0 + pside]
+            sample.meta["crop"] = [int(x0), int(y0), int(side)]
+            h = w = side
+        sample.meta["original_size"] = sample.meta.get("original_size", [int(w), int(h)])
+        sample.image = resize_image(sample.image, size)
+        if sample.landmarks is not None:
+            sample.landmarks = (sample.landmarks * (size / w)).astype(np.float32)
+        if sample.parsing is not None:
+            sample.parsing = resize_labels(sample.parsing, size)
+        sample.fields["jpg"] = sample.image
+
+
+@dataclass(frozen=True)
+class ParsingConfig:
+    """Where label maps come from.
+
+    Attributes
+    ----------
+    parser : str
+        ``annotations`` (the dataset's own), or ``auto`` (annotations where they exist).
+    """
+
+    parser: str = "auto"
+
+
+class ParsingStage(Stage):
+    """The 19-class label map (``parsing.png``, official ids 0-18)."""
+
+    name = "parsing"
+    fields = ("parsing.png",)
+    Config = ParsingConfig
+
+    def process(self, sample: Sample) -> None:
+        if sample.parsing is None:
+            raise FacedataError(
+                f"no parsing annotations for this sample and parser {self.config.parser!r} "
+                "cannot compute one; use a source with annotations or drop parsing-based maps "
+                "from --maps"
+            )
+        record(sample, "parsing", sample.meta.get("parsing_method", "annotations"))
+        if self.emit:
+            sample.fields["parsing.png"] = sample.parsing
+
+
+class FaceStage(Stage):
+    """``face.png``: 255 on skin, brows, eyes, glasses, ears, nose, mouth and lips."""
+
+    name = "face"
+    fields = ("face.png",)
+    requires = ("parsing",)
+
+    def process(self, sample: Sample) -> None:
+        sample.fields["face.png"] = face_mask(sample.parsing)
+        record(sample, "face", "parsing")
+
+
+class HairStage(Stage):
+    """``hair.png``: 255 on hair."""
+
+    name = "hair"
+    fields = ("hair.png",)
+    requires = ("parsing",)
+
+    def process(self, sample: Sample) -> None:
+        sample.fields["hair.png"] = hair_mask(sample.parsing)
+        record(sample, "hair", "parsing")
+
+
+@dataclass(frozen=True)
+class MaskConfig:
+    """Free-form masks.
+
+    Attributes
+    ----------
+    kind : str
+        Mask family (see :data:`facedata.masks.GENERATORS`).
+    """
+
+    kind: str = "scfegan"
+
+
+class MaskStage(Stage):
+    """``mask.png`` (255 = hole), seeded per sample from (seed, key)."""
+
+    name = "mask"
+    fields = ("mask.png",)
+    Config = MaskConfig
+
+    def process(self, sample: Sample) -> None:
+        size = self.context.size
+        rng = sample_rng(self.context.seed, sample.key, "mask", 0)
+        context = MaskContext(labels=sample.parsing, landmarks=sample.landmarks)
+        mask, info = make_mask(self.config.kind, size, size, rng, context)
+        sample.fields["mask.png"] = mask * np.uint8(255)
+        sample.meta["mask"] = {
+            "kind": self.config.kind,
+            "coverage": round(coverage(mask), 6),
+            **info,
+        }
+        record(sample, "mask", self.config.kind)

@@ -1,0 +1,143 @@
+"""Stages: the processors between a source and the shard writer.
+
+A stage turns loaded samples into output fields. It is built once per worker from its
+frozen config dataclass and a :class:`StageContext`; :meth:`Stage.setup` loads anything heavy
+(networks) once; :meth:`Stage.run` processes a batch. Per-sample problems never escape a
+stage: they mark the sample failed with the stage's name and a message.
+
+Map names (``--maps``) resolve to stage classes through :data:`STAGES`, whose order is the
+execution order. A stage lists the stages it ``requires``; those run too, without writing
+their own fields unless they were asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import traceback
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import ConfigError, FacedataError
+from ..sample import Sample
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """What every stage knows of the build."""
+
+    size: int
+    seed: int
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """A stage without options."""
+
+
+class Stage:
+    """Base class of the processors.
+
+    Class attributes
+    ----------------
+    name : str
+        Map name used with ``--maps``.
+    fields : tuple of str
+        Shard fields it writes when emitted.
+    Config : type
+        Its frozen options dataclass.
+    requires : tuple of str
+        Map names that must run before it.
+    """
+
+    name: ClassVar[str] = ""
+    fields: ClassVar[tuple[str, ...]] = ()
+    Config: ClassVar[type] = NoOptions
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: Any, context: StageContext, *, emit: bool = True):
+        self.config = config
+        self.context = context
+        self.emit = emit
+
+    def setup(self) -> None:
+        """Load what the stage needs (weights, tables); called once per worker."""
+
+    def run(self, samples: list[Sample]) -> None:
+        """Process a batch; the default calls :meth:`process` per healthy sample."""
+        for sample in samples:
+            if sample.ok:
+                guarded(self.name, sample, self.process)
+
+    def process(self, sample: Sample) -> None:
+        """Process one sample in place."""
+        raise NotImplementedError
+
+
+def guarded(stage: str, sample: Sample, fn, *args) -> None:
+    """Call ``fn(sample, *args)``; an exception marks the sample failed instead of escaping.
+
+    Expected problems (:class:`FacedataError`) keep their message; anything else is a bug or
+    a hostile input, and its type and last frame go into the failure line.
+    """
+    try:
+        fn(sample, *args)
+    except FacedataError as exc:
+        sample.fail(stage, str(exc))
+    except Exception as exc:
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
+        log.debug("stage %s failed on %s", stage, sample.key, exc_info=True)
+        sample.fail(stage, f"{type(exc).__name__}: {exc} (at {where})")
+
+
+#: Map name → "module:Class", in execution order.
+STAGES: dict[str, str] = {
+    "resize": "facedata.pipeline.maps:ResizeStage",
+    "parsing": "facedata.pipeline.maps:ParsingStage",
+    "face": "facedata.pipeline.maps:FaceStage",
+    "hair": "facedata.pipeline.maps:HairStage",
+    "mask": "facedata.pipeline.maps:MaskStage",
+}
+
+#: Stages that always run and are not map names a user picks.
+ALWAYS = ("resize",)
+
+
+def stage_class(name: str) -> type[Stage]:
+    """Import the stage class registered for map ``name``."""
+    try:
+        target = STAGES[name]
+    except KeyError:
+        choices = ", ".join(n for n in STAGES if n not in ALWAYS)
+        raise ConfigError(f"unknown map {name!r}; choose from {choices}") from None
+    module, _, cls = target.partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def resolve_maps(maps: tuple[str, ...]) -> list[tuple[str, bool]]:
+    """Expand requested maps with their requirements.
+
+    Returns
+    -------
+    list of (name, emit)
+        Every stage to run, in execution order; ``emit`` is False for stages that run only
+        because another requires them.
+    """
+    wanted = set(maps)
+    needed = set(ALWAYS) | wanted
+    todo = list(needed)
+    while todo:
+        for req in stage_class(todo.pop()).requires:
+            if req not in needed:
+                needed.add(req)
+                todo.append(req)
+    return [(n, n in wanted) for n in STAGES if n in needed]
+
+
+def default_configs(names: list[str]) -> dict[str, Any]:
+    """Each stage's default config."""
+    return {n: stage_class(n).Config() for n in names}

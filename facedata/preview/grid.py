@@ -1,0 +1,88 @@
+"""Contact sheets: one row per sample, one column per field."""
+
+from __future__ import annotations
+
+import os
+from itertools import islice
+
+import cv2
+import numpy as np
+
+from ..labels import colorize
+from ..shards.reader import iter_samples
+
+#: Column order; fields a build does not have are skipped.
+COLUMNS = (
+    "jpg",
+    "parsing.png",
+    "face.png",
+    "hair.png",
+    "mask.png",
+    "sketch.png",
+    "color.png",
+    "hog.png",
+    "parsing_edit.png",
+)
+
+
+def tile(field: str, value: np.ndarray, sample: dict, size: int) -> np.ndarray:
+    """Render one field as an RGB tile of ``size`` x ``size``."""
+    if field.startswith("parsing"):
+        rgb = colorize(value)
+    elif field == "mask.png" and "jpg" in sample:
+        # The hole shown in white over the dimmed image: what the network sees.
+        rgb = sample["jpg"].copy()
+        rgb[value > 0] = 255
+    elif value.ndim == 2:
+        rgb = np.repeat(value[..., None], 3, axis=2)
+    else:
+        rgb = value
+    return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def label(img: np.ndarray, text: str) -> np.ndarray:
+    """Write ``text`` in the top-left corner of a tile, readable on any background."""
+    out = img.copy()
+    for colour, thick in (((0, 0, 0), 3), ((255, 255, 255), 1)):
+        cv2.putText(out, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, thick, cv2.LINE_AA)
+    return out
+
+
+def shard_grid(
+    out: str | os.PathLike, *, n: int = 8, tile_size: int = 160, split: str | None = None
+) -> np.ndarray:
+    """A grid of the first ``n`` samples of a build.
+
+    Returns
+    -------
+    (rows * tile_size, cols * tile_size, 3) uint8 ndarray
+        RGB image; the first row of tiles carries the field names.
+    """
+    samples = list(islice(iter_samples(out, split), n))
+    if not samples:
+        raise ValueError(f"{out} holds no samples")
+    columns = [c for c in COLUMNS if any(c in s for s in samples)]
+    rows = []
+    for r, sample in enumerate(samples):
+        tiles = []
+        for c in columns:
+            t = (
+                tile(c, sample[c], sample, tile_size)
+                if c in sample
+                else np.zeros((tile_size, tile_size, 3), np.uint8)
+            )
+            if r == 0:
+                t = label(t, c)
+            tiles.append(t)
+        rows.append(np.concatenate(tiles, axis=1))
+    return np.concatenate(rows, axis=0)
+
+
+def save_rgb(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write an RGB image (PNG/JPEG by extension) atomically."""
+    path = str(path)
+    root, ext = os.path.splitext(path)
+    tmp = f"{root}.tmp-{os.getpid()}{ext or '.png'}"
+    if not cv2.imwrite(tmp, np.ascontiguousarray(image[..., ::-1])):
+        raise OSError(f"could not write {path}")
+    os.replace(tmp, path)

@@ -1,0 +1,1 @@
+"""WebDataset tar shards: field codecs, the atomic writer, the reader and the manifest."""

@@ -1,0 +1,85 @@
+"""Summaries of a finished build: counts, fields, sizes, failures, configuration."""
+
+from __future__ import annotations
+
+import json
+import os
+import tarfile
+from collections import defaultdict
+from pathlib import Path
+
+from .reader import load_manifest
+
+
+def field_sizes(shard: str | os.PathLike, max_samples: int = 200) -> dict[str, float]:
+    """Mean stored bytes per field over the first samples of a shard (headers only)."""
+    totals: dict[str, int] = defaultdict(int)
+    keys: set[str] = set()
+    with tarfile.open(shard, "r:") as tar:
+        for member in tar:
+            key, _, field = member.name.partition(".")
+            keys.add(key)
+            if len(keys) > max_samples:
+                break
+            totals[field] += member.size
+    n = max(1, min(len(keys), max_samples))
+    return {f: totals[f] / n for f in sorted(totals)}
+
+
+def summarize(out: str | os.PathLike) -> dict:
+    """A dict describing a build (what ``facedata inspect --json`` prints)."""
+    out = Path(out)
+    manifest = load_manifest(out)
+    failures_path = out / "failures.jsonl"
+    failures = (
+        [json.loads(line) for line in failures_path.read_text().splitlines() if line]
+        if failures_path.is_file()
+        else []
+    )
+    by_stage: dict[str, int] = defaultdict(int)
+    for f in failures:
+        by_stage[f["stage"]] += 1
+    first = next((s["path"] for sp in manifest["splits"].values() for s in sp["shards"]), None)
+    return {
+        "out": str(out),
+        "facedata_version": manifest["facedata_version"],
+        "splits": {
+            name: {"samples": info["count"], "shards": len(info["shards"]), "bytes": info["bytes"]}
+            for name, info in manifest["splits"].items()
+        },
+        "fields": manifest["fields"],
+        "bytes_per_sample": field_sizes(out / first) if first else {},
+        "attempted": manifest["attempted"],
+        "failed": len(failures),
+        "failures_by_stage": dict(by_stage),
+        "failures": failures[:10],
+        "config": {k: manifest[k] for k in ("build", "source", "stages", "split_rule")},
+    }
+
+
+def format_summary(summary: dict) -> str:
+    """Human-readable text of :func:`summarize`."""
+    lines = [f"build {summary['out']} (facedata {summary['facedata_version']})", "splits:"]
+    for name, s in summary["splits"].items():
+        lines.append(
+            f"  {name:<6} {s['samples']:>8} samples  {s['shards']:>4} shards  "
+            f"{s['bytes'] / 2**20:9.1f} MiB"
+        )
+    lines.append("fields (mean KiB per sample):")
+    for field, size in summary["bytes_per_sample"].items():
+        lines.append(f"  {field:<20} {size / 1024:8.1f}")
+    lines.append(f"failures: {summary['failed']} of {summary['attempted']}")
+    for stage, n in summary["failures_by_stage"].items():
+        lines.append(f"  {stage}: {n}")
+    for f in summary["failures"]:
+        lines.append(f"  {f['key']} [{f['stage']}] {f['error']}")
+    cfg = summary["config"]
+    lines.append(
+        f"source: {cfg['source']['name']} at {cfg['source']['root']}; "
+        f"split rule: {cfg['split_rule']}"
+    )
+    lines.append("build: " + json.dumps(cfg["build"], sort_keys=True))
+    for name, stage_cfg in cfg["stages"].items():
+        if stage_cfg:
+            lines.append(f"stage {name}: " + json.dumps(stage_cfg, sort_keys=True))
+    return "\n".join(lines)

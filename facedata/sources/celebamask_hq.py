@@ -1,0 +1,152 @@
+"""CelebAMask-HQ: 30,000 CelebA-HQ images with 19-class part annotations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MissingDataError
+from ..io.images import read_image, read_label_png
+from ..labels import CLASSES
+from ..sample import Sample, SampleRef
+from .base import Source
+from .tables import read_annotation_table, read_mapping
+
+IMAGES = "CelebA-HQ-img"
+ANNOTATIONS = "CelebAMask-HQ-mask-anno"
+MAPPING = "CelebA-HQ-to-CelebA-mapping.txt"
+ATTRIBUTES = "CelebAMask-HQ-attribute-anno.txt"
+POSE = "CelebAMask-HQ-pose-anno.txt"
+
+
+def part_path(anno_root: Path, image_id: int, part: str) -> Path:
+    """Where a part mask lives: folder ``id // 2000``, file ``{id:05d}_{part}.png``."""
+    return anno_root / str(image_id // 2000) / f"{image_id:05d}_{part}.png"
+
+
+def merge_parts(parts: dict[str, np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """Merge per-part masks into one label map with the official rule.
+
+    Parts are written in label order (skin first, cloth last); a later part overwrites an
+    earlier one where they overlap. A pixel belongs to a part where its mask is non-zero.
+
+    Parameters
+    ----------
+    parts : dict
+        Part name (``"hair"``) → (H, W) mask; absent parts are simply not in the dict.
+    shape : (int, int)
+        Label map size.
+
+    Returns
+    -------
+    (H, W) uint8 ndarray
+        Official label ids 0-18.
+
+    Examples
+    --------
+    >>> skin = np.ones((2, 2), np.uint8); hair = np.array([[0, 1], [0, 0]], np.uint8)
+    >>> merge_parts({"skin": skin, "hair": hair}, (2, 2))
+    array([[ 1, 13],
+           [ 1,  1]], dtype=uint8)
+    """
+    labels = np.zeros(shape, np.uint8)
+    for label, name in enumerate(CLASSES):
+        mask = parts.get(name)
+        if mask is None or label == 0:
+            continue
+        if mask.shape != tuple(shape):
+            raise MissingDataError(f"part {name!r} is {mask.shape}, expected {tuple(shape)}")
+        labels[mask != 0] = label
+    return labels
+
+
+class CelebAMaskHQ(Source):
+    """Reader of the CelebAMask-HQ folder layout."""
+
+    name = "celebamask-hq"
+    key_prefix = "celebamask-hq"
+    layout = (
+        f"  {IMAGES}/0.jpg ... 29999.jpg\n"
+        f"  {ANNOTATIONS}/0 ... 14/{{id:05d}}_{{part}}.png   (id // 2000 = folder)\n"
+        f"  {MAPPING}, {ATTRIBUTES}, {POSE}   (optional)\n"
+        "  list_eval_partition.txt   (optional, from CelebA, for the official split)"
+    )
+    obtain = "https://github.com/switchablenorms/CelebAMask-HQ (non-commercial licence)"
+
+    def _ids(self) -> list[int]:
+        folder = self.root / IMAGES
+        if not folder.is_dir():
+            raise self.missing(f"no {IMAGES}/ folder")
+        if not (self.root / ANNOTATIONS).is_dir():
+            raise self.missing(f"no {ANNOTATIONS}/ folder")
+        ids = sorted(int(p.stem) for p in folder.glob("*.jpg") if p.stem.isdigit())
+        if not ids:
+            raise self.missing(f"{IMAGES}/ holds no <id>.jpg image")
+        return ids
+
+    def _tables(self) -> tuple[dict[int, str], dict[str, dict], dict[str, dict]]:
+        mapping = read_mapping(p) if (p := self.root / MAPPING).is_file() else {}
+        attributes: dict[str, dict] = {}
+        if (p := self.root / ATTRIBUTES).is_file():
+            names, rows = read_annotation_table(p)
+            attributes = {f: dict(zip(names, (v > 0 for v in vals))) for f, vals in rows.items()}
+        pose: dict[str, dict] = {}
+        if (p := self.root / POSE).is_file():
+            _, rows = read_annotation_table(p)  # header says "Yaw Pitch Raw": the third is roll
+            pose = {f: dict(zip(("yaw", "pitch", "roll"), vals)) for f, vals in rows.items()}
+        return mapping, attributes, pose
+
+    def refs(self) -> list[SampleRef]:
+        ids = self._ids()
+        mapping, attributes, pose = self._tables()
+        refs = []
+        for i in ids:
+            file = f"{i}.jpg"
+            meta: dict = {"celeba_hq_id": i, "file": f"{IMAGES}/{file}"}
+            if i in mapping:
+                meta["celeba_file"] = mapping[i]
+            if file in attributes:
+                meta["attributes"] = attributes[file]
+            if file in pose:
+                meta["pose"] = pose[file]
+            refs.append(
+                SampleRef(
+                    key=f"{self.key_prefix}-{i:06d}",
+                    path=str(self.root / IMAGES / file),
+                    orig_file=mapping.get(i),
+                    meta=meta,
+                )
+            )
+        return refs
+
+    def load_parsing(self, image_id: int) -> np.ndarray:
+        """Merge the part PNGs of one image into its label map (512 x 512 in the release)."""
+        anno = self.root / ANNOTATIONS
+        parts: dict[str, np.ndarray] = {}
+        for name in CLASSES[1:]:
+            path = part_path(anno, image_id, name)
+            if path.is_file():
+                parts[name] = read_label_png(path)
+        if not parts:
+            raise MissingDataError(
+                f"no part masks for id {image_id} under {anno / str(image_id // 2000)}/"
+            )
+        for name in self.config.required_parts:
+            if name not in parts:
+                raise MissingDataError(
+                    f"required part file {part_path(anno, image_id, name)} is missing"
+                )
+        shapes = {m.shape for m in parts.values()}
+        if len(shapes) != 1:
+            raise MissingDataError(f"part masks of id {image_id} differ in size: {sorted(shapes)}")
+        return merge_parts(parts, shapes.pop())
+
+    def load(self, ref: SampleRef) -> Sample:
+        image, conversion = read_image(ref.path)
+        parsing = self.load_parsing(ref.meta["celeba_hq_id"])
+        meta = dict(ref.meta)
+        if conversion:
+            meta["conversion"] = conversion
+        meta["parsing_method"] = "annotations"
+        return Sample(key=ref.key, image=image, parsing=parsing, meta=meta)
