@@ -1,0 +1,22 @@
+"""Shared fixtures: a private cache folder and small generated datasets."""
+
+from __future__ import annotations
+
+import pytest
+
+from facedata.sources.demo import write_demo_tree
+
+
+@pytest.fixture(autouse=True)
+def facedata_home(tmp_path_factory, monkeypatch):
+    """Every test gets its own cache, so nothing from the user's cache leaks in."""
+    home = tmp_path_factory.mktemp("facedata-home")
+    monkeypatch.setenv("FACEDATA_HOME", str(home))
+    monkeypatch.delenv("FACEDATA_DATA", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def demo_tree(tmp_path_factory):
+    """A read-only CelebAMask-HQ tree of 12 drawn faces (do not modify: copy it first)."""
+    return write_demo_tree(tmp_path_factory.mktemp("demo") / "CelebAMask-HQ", count=12)
