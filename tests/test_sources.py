@@ -22,7 +22,9 @@ def _part(path, mask, colour=True):
 def make_tree(root, image_id=2001, with_header=True):
     """A one-image CelebAMask-HQ tree whose parts overlap in known ways."""
     (root / "CelebA-HQ-img").mkdir(parents=True)
-    cv2.imwrite(str(root / "CelebA-HQ-img" / f"{image_id}.jpg"), np.full((32, 32, 3), 128, np.uint8))
+    cv2.imwrite(
+        str(root / "CelebA-HQ-img" / f"{image_id}.jpg"), np.full((32, 32, 3), 128, np.uint8)
+    )
     anno = root / "CelebAMask-HQ-mask-anno"
     z = np.zeros((16, 16), np.uint8)
     skin = z.copy()

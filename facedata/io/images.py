@@ -101,13 +101,9 @@ def read_image(
                 return to_rgb(img)
     except BadImageError:
         raise
-    except (
-        OSError,
-        ValueError,
-        SyntaxError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise BadImageError(f"{path} announces more pixels than the limit ({exc})") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
         raise BadImageError(f"{path} cannot be decoded: {exc}") from exc
 
 

@@ -220,6 +220,8 @@ def _prepare_out(out: Path, state: dict, overwrite: bool) -> None:
             )
     elif out.is_dir() and any(out.iterdir()):
         raise ConfigError(f"{out} exists and is not a facedata build; choose an empty folder")
+    for stale in out.glob("*/.*.tmp-*"):  # left by a killed build; never a finished shard
+        stale.unlink()
     write_json_atomic(state_path, state)
 
 
@@ -300,23 +302,9 @@ def build(
             report.shards_skipped += 1
         else:
             todo.append(task)
-    n_todo = sum(len(t.refs) for t in todo)
-    with tqdm(total=n_todo, unit="img", desc="build", disable=not config.progress) as bar:
-        inline = config.workers <= 1 and config.backend == "loky"
-        for stats in run_tasks(
-            _build_shard_safely,
-            [(plan, t, bar.update if inline else None) for t in todo],
-            workers=config.workers,
-            backend=config.backend,
-            scheduler=config.scheduler,
-        ):
-            results[stats["shard"]] = stats
-            if "error" in stats:
-                report.shard_errors.append(stats)
-            else:
-                report.shards_built += 1
-            if not inline:
-                bar.update(stats["attempted"])
+    with tqdm(total=sum(len(t.refs) for t in todo), unit="img", desc="build",
+              disable=not config.progress) as bar:  # fmt: skip
+        _run_pending(plan, todo, results, report, bar)
 
     ordered = [results[t.name] for t in tasks if t.name in results]
     report.failures = unsplit + [f for s in ordered for f in s.get("failures", [])]
@@ -342,6 +330,50 @@ def build(
         write_json_atomic(out / MANIFEST, manifest)
     report.seconds["total"] = time.perf_counter() - t_start
     return report
+
+
+def _run_pending(
+    plan: Plan, todo: list[ShardTask], results: dict, report: BuildReport, bar
+) -> None:
+    """Run shard tasks; when the executor itself breaks (a worker killed by the OOM killer),
+    the shards not finished are run once more on a fresh executor, then reported."""
+    config = plan.config
+    inline = config.workers <= 1 and config.backend == "loky"
+    pending = list(todo)
+    for attempt in range(2):
+        try:
+            for stats in run_tasks(
+                _build_shard_safely,
+                [(plan, t, bar.update if inline else None) for t in pending],
+                workers=config.workers,
+                backend=config.backend,
+                scheduler=config.scheduler,
+            ):
+                results[stats["shard"]] = stats
+                if "error" in stats:
+                    report.shard_errors.append(stats)
+                else:
+                    report.shards_built += 1
+                if not inline:
+                    bar.update(stats["attempted"])
+            return
+        except (FacedataError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # the executor broke, not one shard's code
+            log.warning(
+                "executor failed (%s); %s", exc, "retrying" if attempt == 0 else "giving up"
+            )
+            pending = [t for t in pending if t.name not in results]
+            error = f"worker lost: {type(exc).__name__}: {exc}"
+    for task in pending:
+        stats = {
+            "shard": task.name,
+            "split": task.split,
+            "attempted": len(task.refs),
+            "error": error,
+        }
+        results[task.name] = stats
+        report.shard_errors.append(stats)
 
 
 def _build_shard_safely(plan: Plan, task: ShardTask, on_sample=None) -> dict:
