@@ -7,11 +7,12 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..device import task_device
 from ..errors import ConfigError, FacedataError
 from ..sample import Sample, SampleRef
 from ..shards.reader import MANIFEST
@@ -36,6 +37,7 @@ class ShardTask:
     split: str
     index: int
     refs: tuple[SampleRef, ...]
+    device: str = "auto"
 
     @property
     def name(self) -> str:
@@ -75,33 +77,27 @@ class BuildReport:
         return len(self.failures) / self.attempted if self.attempted else 0.0
 
 
-# Stages are built once per worker process and reused by every task it runs.
-_STAGE_CACHE: dict[str, list[Stage]] = {}
+# Stages are built once per worker process and device, and reused by every task it runs.
+_STAGE_CACHE: dict[tuple[str, str], list[Stage]] = {}
 
 
-def _stages_for(plan: Plan) -> list[Stage]:
-    key = json.dumps(
-        [
-            plan.stages,
-            {k: asdict(v) for k, v in plan.stage_configs.items()},
-            plan.config.size,
-            plan.config.seed,
-            plan.config.device,
-        ],
+def _stages_for(plan: Plan, device: str) -> list[Stage]:
+    options = json.dumps(
+        [plan.stages, {k: asdict(v) for k, v in plan.stage_configs.items()},
+         plan.config.size, plan.config.seed],
         sort_keys=True,
-    )
-    if key not in _STAGE_CACHE:
-        context = StageContext(
-            size=plan.config.size, seed=plan.config.seed, device=plan.config.device
-        )
+    )  # fmt: skip
+    if any(cached != options for cached, _ in _STAGE_CACHE):
+        _STAGE_CACHE.clear()  # another build in this process: free its networks
+    if (options, device) not in _STAGE_CACHE:
+        context = StageContext(size=plan.config.size, seed=plan.config.seed, device=device)
         stages = [
             stage_class(n)(plan.stage_configs[n], context, emit=emit) for n, emit in plan.stages
         ]
         for stage in stages:
             stage.setup()
-        _STAGE_CACHE.clear()
-        _STAGE_CACHE[key] = stages
-    return _STAGE_CACHE[key]
+        _STAGE_CACHE[options, device] = stages
+    return _STAGE_CACHE[options, device]
 
 
 def _load(source: Source, ref: SampleRef, split: str) -> Sample:
@@ -121,7 +117,7 @@ def build_shard(plan: Plan, task: ShardTask, on_sample=None) -> dict:
     ``on_sample(n)`` is called after every ``n`` samples (for a progress bar in-process).
     """
     out = Path(plan.out)
-    stages = _stages_for(plan)
+    stages = _stages_for(plan, task.device)
     seconds: dict[str, float] = {}
     failures: list[dict] = []
     batch_size = max(1, plan.config.batch_size)
@@ -279,7 +275,10 @@ def build(
         "split_rule": rule,
     }
     _prepare_out(out, resolved, overwrite)
-    tasks = plan_tasks(refs, splits, config.shard_size)
+    tasks = [
+        replace(t, device=task_device(config.device, i))
+        for i, t in enumerate(plan_tasks(refs, splits, config.shard_size))
+    ]
     plan = Plan(str(out), source, config, stages, configs)
 
     report = BuildReport(out=str(out), attempted=len(refs))
