@@ -9,7 +9,7 @@ from scipy import ndimage
 from typer.testing import CliRunner
 
 from cli.app import app
-from facedata.errors import ConfigError
+from facedata.errors import ConfigError, MissingDataError
 from facedata.features.edits import (
     PARTS,
     EditConfig,
@@ -239,9 +239,8 @@ class TestRandomEdit:
 
 
 def _build(tree, out, **options):
-    config = BuildConfig(
-        out=str(out), size=128, maps=("parsing", "edits"), shard_size=5, progress=False, **options
-    )
+    options = {"size": 128, "maps": ("parsing", "edits"), "shard_size": 5} | options
+    config = BuildConfig(out=str(out), progress=False, **options)
     source = SourceConfig(name="celebamask-hq", root=str(tree))
     return build(config, source, overwrite=True)
 
@@ -285,3 +284,6 @@ def test_preview_edits(demo_tree, tmp_path):
     assert cv2.imread(str(tmp_path / "p.png")).shape == (64, 96, 3)
     missing = CliRunner().invoke(app, ["preview", "edits"])
     assert missing.exit_code != 0 and "--shards" in missing.output
+    _build(demo_tree, tmp_path / "bare", maps=("edits",))
+    with pytest.raises(MissingDataError, match="--maps parsing,edits"):
+        edits_grid(tmp_path / "bare")

@@ -1,9 +1,9 @@
 """Component boxes and patches for component-based face editing (DeepFaceDrawing/-Editing).
 
 DeepFaceDrawing and DeepFaceEditing split a 512² face into four component patches (left eye,
-right eye, nose, mouth) and the rest of the face, each with its own encoder. Their public
-code crops fixed windows of fixed size from aligned faces: 128² for each eye, 160² for the
-nose and 192² for the mouth. Here each window keeps that size but is centred on the sample's
+right eye, nose, mouth) and the rest of the face, each with its own encoder. DeepFaceEditing's
+public code crops fixed windows from aligned faces: 128² for each eye, 160² for the nose and
+192² for the mouth. Here each window keeps that size but is centred on the sample's
 own component, so patches of every sample align on the component and share one shape.
 
 References

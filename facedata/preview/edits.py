@@ -38,8 +38,8 @@ def edits_grid(
     for sample in iter_samples(out, split):
         if "parsing_edit.png" not in sample or "parsing.png" not in sample:
             raise MissingDataError(
-                f"{out} has no parsing_edit.png and parsing.png fields; build it with "
-                "--maps parsing,edits"
+                f"{out} lacks parsing.png or parsing_edit.png; the edits preview needs both: "
+                "build it with --maps parsing,edits"
             )
         seen[sample["__key__"]] = sample["parsing.png"]
         blank = np.zeros_like(sample["parsing.png"])
