@@ -118,6 +118,8 @@ def build_shard(plan: Plan, task: ShardTask, on_sample=None) -> dict:
     """
     out = Path(plan.out)
     stages = _stages_for(plan, task.device)
+    for stage in stages:
+        stage.start_shard()
     seconds: dict[str, float] = {}
     failures: list[dict] = []
     batch_size = max(1, plan.config.batch_size)

@@ -66,6 +66,14 @@ class Stage:
     def setup(self) -> None:
         """Load what the stage needs (weights, tables); called once per worker."""
 
+    def start_shard(self) -> None:
+        """Forget per-shard state; called before a shard's first batch.
+
+        A stage that looks at earlier samples (e.g. to pick a reference among them) keeps
+        them only within one shard, so its output does not depend on which worker built
+        which shards before.
+        """
+
     def run(self, samples: list[Sample]) -> None:
         """Process a batch; the default calls :meth:`process` per healthy sample."""
         for sample in samples:
@@ -101,6 +109,8 @@ STAGES: dict[str, str] = {
     "face": "facedata.pipeline.maps:FaceStage",
     "hair": "facedata.pipeline.maps:HairStage",
     "mask": "facedata.pipeline.maps:MaskStage",
+    "components": "facedata.pipeline.editing:ComponentsStage",
+    "edits": "facedata.pipeline.editing:EditsStage",
 }
 
 #: Stages that always run and are not map names a user picks.
