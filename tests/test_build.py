@@ -156,3 +156,10 @@ def test_limit_and_split_none(tmp_path, demo_tree):
     report = run(tmp_path / "out", demo_tree, limit=5, split="none")
     assert report.written == 5
     assert list(load_manifest(tmp_path / "out")["splits"]) == ["all"]
+
+
+def test_required_stages_write_only_the_fields_asked_for(tmp_path, demo_tree):
+    run(tmp_path / "out", demo_tree, maps=("face",))
+    assert load_manifest(tmp_path / "out")["fields"] == ["face.png", "jpg", "json"]
+    sample = next(iter_samples(tmp_path / "out"))
+    assert set(sample) == {"__key__", "face.png", "jpg", "json"}  # parsing ran, not written

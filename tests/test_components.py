@@ -132,7 +132,7 @@ def test_build_with_components_and_edits_round_trips(demo_tree, tmp_path, with_s
     result = CliRunner().invoke(
         app,
         ["build", "--src", "celebamask-hq", "--root", str(demo_tree), "--out", str(out),
-         "--size", "256", "--maps", "components,edits", "--shard-size", "6", "--no-progress",
+         "--size", "256", "--maps", "sketch,components,edits", "--shard-size", "6", "--no-progress",
          "--component-sizes", "96,128,160", "--edit-factor", "0.4,0.6"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output

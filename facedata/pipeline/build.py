@@ -58,6 +58,12 @@ class Plan:
     stages: list[tuple[str, bool]]
     stage_configs: dict[str, Any]
 
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every field a sample of this build carries, sorted."""
+        emitted = {f for n, emit in self.stages if emit for f in stage_class(n).fields}
+        return tuple(sorted({"jpg", "json"} | emitted))
+
 
 @dataclass
 class BuildReport:
@@ -91,9 +97,7 @@ def _stages_for(plan: Plan, device: str) -> list[Stage]:
         _STAGE_CACHE.clear()  # another build in this process: free its networks
     if (options, device) not in _STAGE_CACHE:
         context = StageContext(size=plan.config.size, seed=plan.config.seed, device=device)
-        stages = [
-            stage_class(n)(plan.stage_configs[n], context, emit=emit) for n, emit in plan.stages
-        ]
+        stages = [stage_class(n)(plan.stage_configs[n], context) for n, _ in plan.stages]
         for stage in stages:
             stage.setup()
         _STAGE_CACHE[options, device] = stages
@@ -138,7 +142,7 @@ def build_shard(plan: Plan, task: ShardTask, on_sample=None) -> dict:
             for sample in batch:
                 if sample.ok:
                     sample.meta["seed"] = plan.config.seed
-                    guarded("write", sample, _write, writer)
+                    guarded("write", sample, _write, writer, plan.fields)
                 if not sample.ok:
                     stage_name, message = sample.error
                     failures.append(
@@ -167,8 +171,10 @@ def build_shard(plan: Plan, task: ShardTask, on_sample=None) -> dict:
     return stats
 
 
-def _write(sample: Sample, writer: ShardWriter) -> None:
-    writer.write(sample.key, {**sample.fields, "json": sample.meta})
+def _write(sample: Sample, writer: ShardWriter, fields: tuple[str, ...]) -> None:
+    # Stages that ran only because another needed them leave fields that were not asked for.
+    kept = {name: value for name, value in sample.fields.items() if name in fields}
+    writer.write(sample.key, {**kept, "json": sample.meta})
 
 
 def plan_tasks(refs: list[SampleRef], splits: list[str | None], shard_size: int) -> list[ShardTask]:
@@ -322,9 +328,7 @@ def build(
         manifest = dict(resolved)
         manifest["build"] = asdict(config) | {"out": str(out)}
         manifest["maps"] = [n for n, emit in stages if emit and n != "resize"]
-        manifest["fields"] = sorted(
-            {"jpg", "json"} | {f for n, emit in stages if emit for f in stage_class(n).fields}
-        )
+        manifest["fields"] = list(plan.fields)
         manifest["splits"] = _split_table(tasks, results)
         manifest["attempted"] = report.attempted
         manifest["failed"] = len(report.failures)

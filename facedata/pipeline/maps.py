@@ -101,8 +101,7 @@ class ParsingStage(Stage):
                 "from --maps"
             )
         record(sample, "parsing", sample.meta.get("parsing_method", "annotations"))
-        if self.emit:
-            sample.fields["parsing.png"] = sample.parsing
+        sample.fields["parsing.png"] = sample.parsing
 
 
 class FaceStage(Stage):

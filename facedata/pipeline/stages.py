@@ -46,7 +46,7 @@ class Stage:
     name : str
         Map name used with ``--maps``.
     fields : tuple of str
-        Shard fields it writes when emitted.
+        Shard fields it writes (kept only when its map was asked for).
     Config : type
         Its frozen options dataclass.
     requires : tuple of str
@@ -58,10 +58,9 @@ class Stage:
     Config: ClassVar[type] = NoOptions
     requires: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, config: Any, context: StageContext, *, emit: bool = True):
+    def __init__(self, config: Any, context: StageContext):
         self.config = config
         self.context = context
-        self.emit = emit
 
     def setup(self) -> None:
         """Load what the stage needs (weights, tables); called once per worker."""
