@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from .base import MaskContext
+from ..labels import LABEL
+from .base import MaskContext, bounding_box, draw_stroke
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ class SCFEGANMaskConfig:
     hair_probability : float
         Chance that the hair region is added to the mask.
     within_face : bool
-        Start strokes inside the face box (label map's non-background bounding box).
+        Start strokes inside the face box: the bounding box of skin to lips in the label map,
+        else of the landmarks, else the whole image.
     """
 
     max_draw: int = 3
@@ -49,10 +50,15 @@ class SCFEGANMaskConfig:
 
 
 def _face_box(context: MaskContext, height: int, width: int) -> tuple[int, int, int, int]:
+    """``(x0, y0, x1, y1)`` of the face (skin to lips in the label map, else the landmarks)."""
     if context.labels is not None:
-        ys, xs = np.nonzero((context.labels > 0) & (context.labels < 13))
-        if xs.size:
-            return int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())
+        box = bounding_box((context.labels > 0) & (context.labels < LABEL["hair"]))
+        if box is not None:
+            return box[0], box[1], box[2] - 1, box[3] - 1
+    if context.landmarks is not None:
+        lo = np.clip(np.floor(context.landmarks.min(0)), 0, [width - 1, height - 1]).astype(int)
+        hi = np.clip(np.ceil(context.landmarks.max(0)), 0, [width - 1, height - 1]).astype(int)
+        return int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1])
     return 0, 0, width - 1, height - 1
 
 
@@ -80,8 +86,9 @@ def scfegan_mask(
     mask : (height, width) uint8 ndarray
         1 = hole.
     info : dict
-        ``strokes``, ``eyes`` (how many eye positions were known), ``hair`` (added or not,
-        ``None`` when no hair region is known).
+        ``strokes``, ``eyes`` (how many eye positions were known), ``eyes_from``
+        (``"landmarks"``, ``"parsing"`` or ``None``), ``hair`` (added or not, ``None`` when no
+        hair region is known).
 
     Examples
     --------
@@ -107,18 +114,19 @@ def scfegan_mask(
         rad = np.deg2rad(angles)
         steps = np.stack([lengths * np.cos(rad), lengths * np.sin(rad)], 1)
         points = np.vstack([[x, y], [x, y] + np.cumsum(steps, 0)])
-        points[:, 0] = np.clip(points[:, 0], 0, width - 1)
-        points[:, 1] = np.clip(points[:, 1], 0, height - 1)
-        poly = np.round(points).astype(np.int32)
-        cv2.polylines(mask, [poly], False, 1, thickness, cv2.LINE_8)
+        points = np.clip(points, 0, [width - 1, height - 1])
+        draw_stroke(mask, points, thickness)
         if eyes:
-            ex, ey = eyes[int(rng.integers(len(eyes)))]
-            end = tuple(int(v) for v in poly[-1])
-            cv2.line(mask, end, (int(round(ex)), int(round(ey))), 1, thickness, cv2.LINE_8)
+            eye = eyes[int(rng.integers(len(eyes)))]
+            draw_stroke(mask, np.array([points[-1], eye]), thickness)
     hair = context.hair()
     hair_added = None
     if hair is not None:
         hair_added = bool(rng.random() < config.hair_probability) and bool(hair.any())
         if hair_added:
             mask[hair] = 1
-    return mask, {"strokes": n_strokes, "eyes": len(eyes), "hair": hair_added}
+    eyes_from = None
+    if eyes:
+        eyes_from = "landmarks" if context.landmarks is not None else "parsing"
+    info = {"strokes": n_strokes, "eyes": len(eyes), "eyes_from": eyes_from, "hair": hair_added}
+    return mask, info
