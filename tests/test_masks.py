@@ -188,6 +188,16 @@ def test_scfegan_strokes_reach_an_eye(face256):
     assert info["eyes_from"] == "landmarks" and (mask[100, 90] or mask[100, 170])
 
 
+def test_scfegan_strokes_start_inside_the_face_box():
+    # Short strokes that cannot leave the landmarks' box, and lines to eyes inside it.
+    lm = np.random.default_rng(0).uniform((100, 60), (140, 90), (68, 2)).astype(np.float32)
+    config = SCFEGANMaskConfig(min_line=1, max_line=1, min_length=0, max_length=1, width=1)
+    for i in range(10):
+        mask, _ = scfegan_mask(256, 256, rng(i), MaskContext(landmarks=lm), config)
+        ys, xs = np.nonzero(mask)
+        assert xs.min() >= 99 and xs.max() <= 142 and ys.min() >= 59 and ys.max() <= 92
+
+
 def test_scfegan_adds_hair_when_the_option_fires(face256):
     hair = face256.labels == LABEL["hair"]
     always = SCFEGANMaskConfig(hair_probability=1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import cv2
@@ -31,6 +32,8 @@ class MaskContext:
         """Whether a label map or landmarks are known."""
         return self.labels is not None or self.landmarks is not None
 
+    # The face's geometry is computed once per context, however many masks and tries use it.
+    @cached_property
     def eyes(self) -> list[tuple[float, float]]:
         """Eye centres ``(x, y)``: from landmarks (36-41, 42-47), else the label map's eyes."""
         if self.landmarks is not None:
@@ -41,9 +44,24 @@ class MaskContext:
         found = (class_centroid(self.labels, LABEL[n]) for n in ("l_eye", "r_eye"))
         return [c for c in found if c is not None]
 
+    @cached_property
     def hair(self) -> np.ndarray | None:
         """Boolean hair region, or ``None`` without a label map."""
         return None if self.labels is None else self.labels == LABEL["hair"]
+
+    @cached_property
+    def face_box(self) -> tuple[int, int, int, int] | None:
+        """``(x0, y0, x1, y1)`` (exclusive ends) of the face: skin to lips in the label map,
+        else the landmarks' bounding box; ``None`` when neither is known."""
+        if self.labels is not None:
+            box = bounding_box((self.labels > 0) & (self.labels < LABEL["hair"]))
+            if box is not None:
+                return box
+        if self.landmarks is not None:
+            lo = np.floor(np.asarray(self.landmarks).min(0)).astype(int)
+            hi = np.ceil(np.asarray(self.landmarks).max(0)).astype(int) + 1
+            return int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1])
+        return None
 
 
 class MaskGenerator(Protocol):

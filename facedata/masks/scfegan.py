@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..labels import LABEL
-from .base import MaskContext, bounding_box, draw_stroke
+from .base import MaskContext, draw_stroke
 
 
 @dataclass(frozen=True)
@@ -47,19 +46,6 @@ class SCFEGANMaskConfig:
     width: int = 15
     hair_probability: float = 1 / 3
     within_face: bool = True
-
-
-def _face_box(context: MaskContext, height: int, width: int) -> tuple[int, int, int, int]:
-    """``(x0, y0, x1, y1)`` of the face (skin to lips in the label map, else the landmarks)."""
-    if context.labels is not None:
-        box = bounding_box((context.labels > 0) & (context.labels < LABEL["hair"]))
-        if box is not None:
-            return box[0], box[1], box[2] - 1, box[3] - 1
-    if context.landmarks is not None:
-        lo = np.clip(np.floor(context.landmarks.min(0)), 0, [width - 1, height - 1]).astype(int)
-        hi = np.clip(np.ceil(context.landmarks.max(0)), 0, [width - 1, height - 1]).astype(int)
-        return int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1])
-    return 0, 0, width - 1, height - 1
 
 
 def scfegan_mask(
@@ -99,13 +85,11 @@ def scfegan_mask(
     scale = min(height, width) / 512.0
     thickness = max(1, round(config.width * scale))
     mask = np.zeros((height, width), np.uint8)
-    eyes = context.eyes()
-    x0, y0, x1, y1 = (
-        _face_box(context, height, width) if config.within_face else (0, 0, width - 1, height - 1)
-    )
+    eyes = context.eyes
+    x0, y0, x1, y1 = (config.within_face and context.face_box) or (0, 0, width, height)
     n_strokes = 1 + int(rng.integers(config.max_draw))
     for _ in range(n_strokes):
-        x, y = rng.uniform(x0, x1 + 1), rng.uniform(y0, y1 + 1)
+        x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
         start = rng.uniform(0, 360)
         n_vertices = int(rng.integers(config.min_line, config.max_line + 1))
         angles = start + rng.uniform(-config.max_angle, config.max_angle, n_vertices)
@@ -119,7 +103,7 @@ def scfegan_mask(
         if eyes:
             eye = eyes[int(rng.integers(len(eyes)))]
             draw_stroke(mask, np.array([points[-1], eye]), thickness)
-    hair = context.hair()
+    hair = context.hair
     hair_added = None
     if hair is not None:
         hair_added = bool(rng.random() < config.hair_probability) and bool(hair.any())
