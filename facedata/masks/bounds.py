@@ -43,11 +43,6 @@ class CoverageRange:
         """``"10-20"``: the bounds in percent."""
         return f"{self.low * 100:g}-{self.high * 100:g}"
 
-    @property
-    def unbounded(self) -> bool:
-        """Every mask is in range."""
-        return self.low == 0.0 and self.high == 1.0 and not self.open_high
-
     def contains(self, value: float) -> bool:
         """Whether a hole fraction lies in the range."""
         if self.open_high:
@@ -123,7 +118,7 @@ def draw_within(
         Returns ``(mask, info)``; called again for each try (it owns the random generator,
         so the tries of one sample are reproducible).
     target : CoverageRange
-        Accepted hole fractions; an unbounded range accepts the first mask.
+        Accepted hole fractions ([0, 1] accepts the first mask).
     max_tries : int
         Upper bound on the number of masks drawn.
 
