@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import build, demo_data, inspect, preview, verify, weights
+from . import build, demo_data, inspect, masks, preview, verify, weights
 
 app = typer.Typer(
     help="facedata: face datasets → training shards for face inpainting and editing models.",
@@ -17,6 +17,7 @@ app.command("inspect")(inspect.inspect_command)
 app.command("preview")(preview.preview_command)
 app.command("demo-data")(demo_data.demo_data_command)
 app.command("verify")(verify.verify_command)
+app.command("masks")(masks.masks_command)
 app.add_typer(weights.app, name="weights")
 
 

@@ -27,7 +27,14 @@ def build_command(
     maps: str = typer.Option(
         ",".join(DEFAULT_MAPS), "--maps", help="Comma-separated maps to compute."
     ),
-    mask_kind: str = typer.Option("scfegan", "--mask-kind", help="Mask family for mask.png."),
+    mask_kind: str = typer.Option(
+        "scfegan", "--mask-kind", help="Mask family or 'mixed' (see `facedata masks --help`)."
+    ),
+    masks_per_sample: int = typer.Option(
+        1, "--masks-per-sample", help="Masks per sample; K > 1 adds masks.npy (bit-packed)."
+    ),
+    min_coverage: float = typer.Option(0.0, "--min-coverage", help="Redraw masks below this."),
+    max_coverage: float = typer.Option(1.0, "--max-coverage", help="Redraw masks above this."),
     parser: str = typer.Option("auto", "--parser", help="Label maps: annotations or auto."),
     component_sizes: str = typer.Option(
         "128,160,192",
@@ -80,8 +87,14 @@ def build_command(
         root=str(root) if root else None,
         partition_file=str(partition_file) if partition_file else None,
     )
-    stage_configs = {"mask": MaskConfig(kind=mask_kind), "parsing": ParsingConfig(parser=parser)}
     with user_errors():
+        mask = MaskConfig(
+            kind=mask_kind,
+            count=masks_per_sample,
+            min_coverage=min_coverage,
+            max_coverage=max_coverage,
+        )
+        stage_configs = {"mask": mask, "parsing": ParsingConfig(parser=parser)}
         sizes = _numbers(component_sizes, int, 3, "--component-sizes")
         stage_configs["components"] = ComponentSizes(*sizes)
         factor = _numbers(edit_factor, float, 2, "--edit-factor")

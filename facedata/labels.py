@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 #: Official CelebAMask-HQ label order (also ParseNet's); index = label id.
@@ -67,7 +68,8 @@ def colorize(labels: np.ndarray) -> np.ndarray:
 
 def class_centroid(labels: np.ndarray, label: int) -> tuple[float, float] | None:
     """Centre ``(x, y)`` of the pixels of one class, or ``None`` when the class is absent."""
-    ys, xs = np.nonzero(labels == label)
-    if xs.size == 0:
+    # Image moments give the mean position without listing the pixels (several times faster).
+    m = cv2.moments((labels == label).view(np.uint8), binaryImage=True)
+    if m["m00"] == 0:
         return None
-    return float(xs.mean()), float(ys.mean())
+    return m["m10"] / m["m00"], m["m01"] / m["m00"]

@@ -1,10 +1,12 @@
-"""What every mask generator receives and returns."""
+"""What every mask generator receives and returns, and the stroke rasteriser they share."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 from ..labels import LABEL, class_centroid
@@ -25,6 +27,13 @@ class MaskContext:
     labels: np.ndarray | None = None
     landmarks: np.ndarray | None = None
 
+    @property
+    def has_face(self) -> bool:
+        """Whether a label map or landmarks are known."""
+        return self.labels is not None or self.landmarks is not None
+
+    # The face's geometry is computed once per context, however many masks and tries use it.
+    @cached_property
     def eyes(self) -> list[tuple[float, float]]:
         """Eye centres ``(x, y)``: from landmarks (36-41, 42-47), else the label map's eyes."""
         if self.landmarks is not None:
@@ -35,9 +44,24 @@ class MaskContext:
         found = (class_centroid(self.labels, LABEL[n]) for n in ("l_eye", "r_eye"))
         return [c for c in found if c is not None]
 
+    @cached_property
     def hair(self) -> np.ndarray | None:
         """Boolean hair region, or ``None`` without a label map."""
         return None if self.labels is None else self.labels == LABEL["hair"]
+
+    @cached_property
+    def face_box(self) -> tuple[int, int, int, int] | None:
+        """``(x0, y0, x1, y1)`` (exclusive ends) of the face: skin to lips in the label map,
+        else the landmarks' bounding box; ``None`` when neither is known."""
+        if self.labels is not None:
+            box = bounding_box((self.labels > 0) & (self.labels < LABEL["hair"]))
+            if box is not None:
+                return box
+        if self.landmarks is not None:
+            lo = np.floor(np.asarray(self.landmarks).min(0)).astype(int)
+            hi = np.ceil(np.asarray(self.landmarks).max(0)).astype(int) + 1
+            return int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1])
+        return None
 
 
 class MaskGenerator(Protocol):
@@ -55,3 +79,33 @@ class MaskGenerator(Protocol):
 def coverage(mask: np.ndarray) -> float:
     """Fraction of hole pixels."""
     return float(np.count_nonzero(mask)) / mask.size
+
+
+def draw_stroke(mask: np.ndarray, points: np.ndarray, width: int) -> None:
+    """Draw a polyline of the given width into ``mask`` (value 1), in place.
+
+    OpenCV draws thick segments with round caps of diameter ``width``, so consecutive
+    segments meet in round joints: the filled circle at every vertex of DeepFillv2's brush.
+
+    Parameters
+    ----------
+    mask : (H, W) uint8 ndarray
+        Drawn into in place.
+    points : (N, 2) float ndarray
+        Vertices ``(x, y)``; rounded to pixels.
+    width : int
+        Stroke width in pixels (at least 1).
+    """
+    poly = np.round(points).astype(np.int32).reshape(-1, 1, 2)
+    cv2.polylines(mask, [poly], False, 1, max(1, int(width)), cv2.LINE_8)
+
+
+def bounding_box(region: np.ndarray) -> tuple[int, int, int, int] | None:
+    """``(x0, y0, x1, y1)`` (exclusive ends) of the non-zero pixels, or ``None`` if none.
+
+    Parameters
+    ----------
+    region : (H, W) bool or uint8 ndarray
+    """
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(region).view(np.uint8))
+    return None if w == 0 else (x, y, x + w, y + h)

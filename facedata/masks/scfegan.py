@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from .base import MaskContext
+from .base import MaskContext, draw_stroke
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,8 @@ class SCFEGANMaskConfig:
     hair_probability : float
         Chance that the hair region is added to the mask.
     within_face : bool
-        Start strokes inside the face box (label map's non-background bounding box).
+        Start strokes inside the face box: the bounding box of skin to lips in the label map,
+        else of the landmarks, else the whole image.
     """
 
     max_draw: int = 3
@@ -46,14 +46,6 @@ class SCFEGANMaskConfig:
     width: int = 15
     hair_probability: float = 1 / 3
     within_face: bool = True
-
-
-def _face_box(context: MaskContext, height: int, width: int) -> tuple[int, int, int, int]:
-    if context.labels is not None:
-        ys, xs = np.nonzero((context.labels > 0) & (context.labels < 13))
-        if xs.size:
-            return int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())
-    return 0, 0, width - 1, height - 1
 
 
 def scfegan_mask(
@@ -80,8 +72,9 @@ def scfegan_mask(
     mask : (height, width) uint8 ndarray
         1 = hole.
     info : dict
-        ``strokes``, ``eyes`` (how many eye positions were known), ``hair`` (added or not,
-        ``None`` when no hair region is known).
+        ``strokes``, ``eyes`` (how many eye positions were known), ``eyes_from``
+        (``"landmarks"``, ``"parsing"`` or ``None``), ``hair`` (added or not, ``None`` when no
+        hair region is known).
 
     Examples
     --------
@@ -92,13 +85,11 @@ def scfegan_mask(
     scale = min(height, width) / 512.0
     thickness = max(1, round(config.width * scale))
     mask = np.zeros((height, width), np.uint8)
-    eyes = context.eyes()
-    x0, y0, x1, y1 = (
-        _face_box(context, height, width) if config.within_face else (0, 0, width - 1, height - 1)
-    )
+    eyes = context.eyes
+    x0, y0, x1, y1 = (config.within_face and context.face_box) or (0, 0, width, height)
     n_strokes = 1 + int(rng.integers(config.max_draw))
     for _ in range(n_strokes):
-        x, y = rng.uniform(x0, x1 + 1), rng.uniform(y0, y1 + 1)
+        x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
         start = rng.uniform(0, 360)
         n_vertices = int(rng.integers(config.min_line, config.max_line + 1))
         angles = start + rng.uniform(-config.max_angle, config.max_angle, n_vertices)
@@ -107,18 +98,19 @@ def scfegan_mask(
         rad = np.deg2rad(angles)
         steps = np.stack([lengths * np.cos(rad), lengths * np.sin(rad)], 1)
         points = np.vstack([[x, y], [x, y] + np.cumsum(steps, 0)])
-        points[:, 0] = np.clip(points[:, 0], 0, width - 1)
-        points[:, 1] = np.clip(points[:, 1], 0, height - 1)
-        poly = np.round(points).astype(np.int32)
-        cv2.polylines(mask, [poly], False, 1, thickness, cv2.LINE_8)
+        points = np.clip(points, 0, [width - 1, height - 1])
+        draw_stroke(mask, points, thickness)
         if eyes:
-            ex, ey = eyes[int(rng.integers(len(eyes)))]
-            end = tuple(int(v) for v in poly[-1])
-            cv2.line(mask, end, (int(round(ex)), int(round(ey))), 1, thickness, cv2.LINE_8)
-    hair = context.hair()
+            eye = eyes[int(rng.integers(len(eyes)))]
+            draw_stroke(mask, np.array([points[-1], eye]), thickness)
+    hair = context.hair
     hair_added = None
     if hair is not None:
         hair_added = bool(rng.random() < config.hair_probability) and bool(hair.any())
         if hair_added:
             mask[hair] = 1
-    return mask, {"strokes": n_strokes, "eyes": len(eyes), "hair": hair_added}
+    eyes_from = None
+    if eyes:
+        eyes_from = "landmarks" if context.landmarks is not None else "parsing"
+    info = {"strokes": n_strokes, "eyes": len(eyes), "eyes_from": eyes_from, "hair": hair_added}
+    return mask, info

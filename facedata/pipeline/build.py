@@ -61,7 +61,12 @@ class Plan:
     @property
     def fields(self) -> tuple[str, ...]:
         """Every field a sample of this build carries, sorted."""
-        emitted = {f for n, emit in self.stages if emit for f in stage_class(n).fields}
+        emitted = {
+            f
+            for n, emit in self.stages
+            if emit
+            for f in stage_class(n).output_fields(self.stage_configs[n])
+        }
         return tuple(sorted({"jpg", "json"} | emitted))
 
 

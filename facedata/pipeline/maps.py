@@ -7,11 +7,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..errors import FacedataError
+from ..errors import ConfigError, FacedataError
 from ..labels import face_mask, hair_mask
-from ..masks import MaskContext, coverage, make_mask
+from ..masks import MaskContext, MaskSpec, pack_masks
 from ..sample import Sample
-from ..seeding import sample_rng
 from .stages import Stage
 
 
@@ -129,34 +128,57 @@ class HairStage(Stage):
 
 
 @dataclass(frozen=True)
-class MaskConfig:
-    """Free-form masks.
+class MaskConfig(MaskSpec):
+    """Free-form masks: a :class:`~facedata.masks.MaskSpec` plus how many per sample.
 
     Attributes
     ----------
-    kind : str
-        Mask family (see :data:`facedata.masks.GENERATORS`).
+    kind, min_coverage, max_coverage, max_tries
+        See :class:`~facedata.masks.MaskSpec`.
+    count : int
+        Masks per sample. The first is ``mask.png``; with ``count > 1`` all of them are also
+        stored bit-packed in ``masks.npy`` (see :func:`~facedata.masks.pack_masks`).
     """
 
-    kind: str = "scfegan"
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.count < 1:
+            raise ConfigError(f"--masks-per-sample must be at least 1, got {self.count}")
 
 
 class MaskStage(Stage):
-    """``mask.png`` (255 = hole), seeded per sample from (seed, key)."""
+    """``mask.png`` (255 = hole) and, with ``count > 1``, ``masks.npy``.
+
+    Mask k of a sample comes from :func:`~facedata.seeding.sample_rng` ``(seed, key, "mask",
+    k)``. Metadata: ``mask`` (family, coverage, tries, in_range and the family's info for
+    mask 0) and, with ``count > 1``, ``masks`` (``shape`` of the unpacked stack and
+    ``family``/``coverage``/``in_range`` of every mask).
+    """
 
     name = "mask"
     fields = ("mask.png",)
     Config = MaskConfig
 
+    @classmethod
+    def output_fields(cls, config: MaskConfig) -> tuple[str, ...]:
+        return cls.fields + (("masks.npy",) if config.count > 1 else ())
+
     def process(self, sample: Sample) -> None:
         size = self.context.size
-        rng = sample_rng(self.context.seed, sample.key, "mask", 0)
         context = MaskContext(labels=sample.parsing, landmarks=sample.landmarks)
-        mask, info = make_mask(self.config.kind, size, size, rng, context)
+        drawn = [
+            self.config.sample(self.context.seed, sample.key, k, size, size, context)
+            for k in range(self.config.count)
+        ]
+        mask, info = drawn[0]
         sample.fields["mask.png"] = mask * np.uint8(255)
-        sample.meta["mask"] = {
-            "kind": self.config.kind,
-            "coverage": round(coverage(mask), 6),
-            **info,
-        }
+        sample.meta["mask"] = {"kind": self.config.kind, **info}
+        if self.config.count > 1:
+            sample.fields["masks.npy"] = pack_masks(np.stack([m for m, _ in drawn]))
+            sample.meta["masks"] = {
+                "shape": [self.config.count, size, size],
+                "items": [{k: i[k] for k in ("family", "coverage", "in_range")} for _, i in drawn],
+            }
         record(sample, "mask", self.config.kind)

@@ -62,6 +62,11 @@ class Stage:
         self.config = config
         self.context = context
 
+    @classmethod
+    def output_fields(cls, config: Any) -> tuple[str, ...]:
+        """The fields this stage writes with ``config`` (``fields`` unless options add some)."""
+        return cls.fields
+
     def setup(self) -> None:
         """Load what the stage needs (weights, tables); called once per worker."""
 

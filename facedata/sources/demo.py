@@ -167,6 +167,44 @@ def render(labels: np.ndarray, rng: np.random.Generator, traits: dict, size: int
     return np.clip(img + 0.5, 0, 255).astype(np.uint8)
 
 
+def draw_face(
+    rng: np.random.Generator, image_size: int = IMAGE_SIZE
+) -> tuple[dict, dict, np.ndarray, np.ndarray]:
+    """Draw one demo face: its parts, traits, 512² label map and RGB image.
+
+    Returns
+    -------
+    parts, traits : dict
+        As :func:`draw_parts` (traits gain the hair colour).
+    labels : (512, 512) uint8 ndarray
+        Official label ids.
+    image : (image_size, image_size, 3) uint8 ndarray
+        RGB.
+    """
+    parts, traits = draw_parts(rng)
+    traits["hair_name"] = str(rng.choice(sorted(HAIR_COLOURS)))
+    traits["hair_rgb"] = HAIR_COLOURS[traits["hair_name"]]
+    labels = merge_parts(parts, (MASK_SIZE, MASK_SIZE))
+    return parts, traits, labels, render(labels, rng, traits, image_size)
+
+
+def demo_face(
+    index: int = 0, *, seed: int = 0, size: int = MASK_SIZE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Face ``index`` of the demo tree drawn with ``seed``, in memory, at ``size`` x ``size``.
+
+    Returns
+    -------
+    image : (size, size, 3) uint8 ndarray
+        RGB, rendered directly at ``size`` (not through the tree's JPEG).
+    labels : (size, size) uint8 ndarray
+        The face's label map, resized with nearest neighbour as a build does.
+    """
+    _, _, labels, image = draw_face(np.random.default_rng([seed, index]), size)
+    labels = cv2.resize(labels, (size, size), interpolation=cv2.INTER_NEAREST)
+    return image, labels
+
+
 def _attributes(traits: dict) -> list[int]:
     on = {
         "Eyeglasses": traits["glasses"], "Wearing_Hat": traits["hat"], "Bald": traits["bald"],
@@ -194,11 +232,7 @@ def write_demo_tree(out: str | os.PathLike, *, count: int = DEMO_COUNT, seed: in
     partition = []
     for i in range(count):
         rng = np.random.default_rng([seed, i])
-        parts, traits = draw_parts(rng)
-        traits["hair_name"] = str(rng.choice(sorted(HAIR_COLOURS)))
-        traits["hair_rgb"] = HAIR_COLOURS[traits["hair_name"]]
-        labels = merge_parts(parts, (MASK_SIZE, MASK_SIZE))
-        image = render(labels, rng, traits, IMAGE_SIZE)
+        parts, traits, labels, image = draw_face(rng)
         cv2.imwrite(str(out / IMAGES / f"{i}.jpg"), image[..., ::-1],
                     [cv2.IMWRITE_JPEG_QUALITY, 95])  # fmt: skip
         folder = out / ANNOTATIONS / str(i // 2000)

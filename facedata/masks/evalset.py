@@ -1,0 +1,143 @@
+"""Fixed evaluation mask sets: N PNGs plus ``masks.json``, like the papers' released masks.
+
+Mask k is the k-th mask of the sample key :data:`EVAL_KEY` under the set's seed, so any mask
+of a set can be regenerated alone. With buckets, mask k targets bucket ``k mod len(buckets)``,
+which balances the set across them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import ConfigError
+from ..shards.writer import write_json_atomic
+from .bounds import CoverageRange, bucket_of, histogram
+from .mixed import NEEDS_FACE
+from .registry import FAMILIES
+from .sampling import MaskSpec
+
+#: Sample key under which evaluation masks are seeded.
+EVAL_KEY = "eval"
+INDEX = "masks.json"
+
+
+def family_params(kind: str) -> dict[str, dict]:
+    """The default parameters a kind draws with: family → config as a dict (all of a mixture)."""
+    kinds = [kind]
+    if kind == "mixed":
+        kinds += [k for k, _ in FAMILIES["mixed"][1].weights]
+    return {k: asdict(FAMILIES[k][1]) for k in kinds}
+
+
+def _write_png(path: Path, mask: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.png")
+    if not cv2.imwrite(str(tmp), mask * np.uint8(255)):
+        raise OSError(f"could not write {path}")
+    os.replace(tmp, path)
+
+
+def _prepare(out: Path, overwrite: bool) -> None:
+    index = out / INDEX
+    if index.is_file():
+        if not overwrite:
+            raise ConfigError(f"{out} already holds a mask set; pass --overwrite to replace it")
+        for entry in json.loads(index.read_text()).get("masks", []):
+            (out / entry["file"]).unlink(missing_ok=True)
+        index.unlink()
+    elif out.is_dir() and any(out.iterdir()):
+        raise ConfigError(f"{out} exists and is not a mask set; choose an empty folder")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def write_mask_set(
+    out: str | os.PathLike,
+    spec: MaskSpec,
+    *,
+    size: int,
+    count: int,
+    seed: int = 0,
+    buckets: tuple[CoverageRange, ...] | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Write ``count`` masks of ``size`` x ``size`` as PNGs (255 = hole) and ``masks.json``.
+
+    Parameters
+    ----------
+    out : path
+        Output folder (created; must be empty or hold a previous set with ``overwrite``).
+    spec : MaskSpec
+        Family and coverage bounds (bounds are replaced by the buckets when given).
+    size, count, seed : int
+    buckets : tuple of CoverageRange, optional
+        Balance the set over these buckets (see :data:`facedata.masks.BUCKETS`).
+    overwrite : bool
+        Replace a previous set in ``out``.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    dict
+        The content of ``masks.json``: ``kind``, ``size``, ``seed``, ``key``, ``spec``,
+        ``params`` (family → parameters), ``buckets``, ``histogram`` (bucket → count),
+        ``missed`` (masks outside their range), and ``masks`` (per mask: ``file``,
+        ``family``, ``coverage``, ``bucket``, ``target``, ``in_range``, ``tries``, ``info``).
+
+    Raises
+    ------
+    ConfigError
+        For a family that needs a face (``part``), a bad count or size, or an occupied folder.
+    """
+    from tqdm.auto import tqdm
+
+    if spec.kind in NEEDS_FACE:
+        raise ConfigError(
+            f"{spec.kind!r} masks hide parts of a face and need its label map; draw them in a "
+            f"build (`facedata build --mask-kind {spec.kind}`) or preview them "
+            f"(`facedata preview masks --kind {spec.kind}`)"
+        )
+    if count < 1 or size < 8:
+        raise ConfigError(f"need --count >= 1 and --size >= 8, got {count} and {size}")
+    out = Path(out)
+    _prepare(out, overwrite)
+    digits = max(5, len(str(count - 1)))
+    entries = []
+    for k in tqdm(range(count), unit="mask", desc=f"masks {spec.kind}", disable=not progress):
+        target = buckets[k % len(buckets)] if buckets else None
+        mask, info = spec.sample(seed, EVAL_KEY, k, size, size, target=target)
+        name = f"{k:0{digits}d}.png"
+        _write_png(out / name, mask)
+        family, value = info.pop("family"), info.pop("coverage")
+        entries.append(
+            {
+                "file": name,
+                "family": family,
+                "coverage": value,
+                "bucket": bucket_of(value),
+                "target": (target or spec.target).name,
+                "in_range": info.pop("in_range"),
+                "tries": info.pop("tries"),
+                "info": info,
+            }
+        )
+    index = {
+        "kind": spec.kind,
+        "size": size,
+        "seed": seed,
+        "key": EVAL_KEY,
+        "spec": asdict(spec),
+        "params": family_params(spec.kind),
+        "buckets": [b.name for b in buckets] if buckets else None,
+        "histogram": histogram(e["coverage"] for e in entries),
+        "missed": sum(not e["in_range"] for e in entries),
+        "masks": entries,
+    }
+    write_json_atomic(out / INDEX, index)
+    return index

@@ -1,0 +1,122 @@
+"""Masks drawn on the fly while training: a transform and an ``IterableDataset`` over shards.
+
+A fresh mask per sample per epoch, reproducible and independent of which DataLoader worker
+reads the sample. The generator of a draw is :func:`facedata.seeding.sample_rng`
+``(seed, key, "mask-online-<base>", n)`` where ``base`` is the DataLoader's base seed for the
+epoch (the same in every worker of it, new each epoch, reproducible with
+``torch.manual_seed`` or the loader's ``generator``; 0 outside workers) and ``n`` counts how
+often this transform object has seen ``key`` (which renews masks when workers persist or
+no workers are used).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from torch.utils.data import IterableDataset, get_worker_info
+
+from ..seeding import sample_rng
+from ..shards.reader import iter_shard, shard_paths
+from .base import MaskContext
+from .sampling import MaskSpec
+
+
+def _base_seed() -> int:
+    info = get_worker_info()
+    # A worker's seed is the loader's per-epoch base seed plus the worker id.
+    return 0 if info is None else info.seed - info.id
+
+
+class OnlineMasks:
+    """Add a freshly drawn mask to a decoded shard sample.
+
+    Parameters
+    ----------
+    spec : MaskSpec
+        Family and coverage bounds.
+    seed : int
+        Global seed of the masks.
+
+    The sample (a dict as yielded by :func:`facedata.shards.reader.iter_shard` or WebDataset
+    with decoded fields) needs ``__key__`` and ``jpg`` (for the size); ``parsing.png`` is used
+    as the label map when present (needed by ``part``; it adds eyes and hair to ``scfegan``).
+    The returned dict adds ``mask`` ((H, W) uint8, 1 = hole) and ``mask_coverage`` (float).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> add = OnlineMasks(MaskSpec("gfc"))
+    >>> s = {"__key__": "k", "jpg": np.zeros((32, 32, 3), np.uint8)}
+    >>> first, second = add(s), add(s)
+    >>> first["mask_coverage"], bool((first["mask"] != second["mask"]).any())
+    (0.25, True)
+    """
+
+    def __init__(self, spec: MaskSpec, seed: int = 0):
+        self.spec = spec
+        self.seed = seed
+        self._seen: dict[str, int] = {}
+
+    def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
+        key = sample["__key__"]
+        height, width = sample["jpg"].shape[:2]
+        n = self._seen.get(key, 0)
+        self._seen[key] = n + 1
+        rng = sample_rng(self.seed, key, f"mask-online-{_base_seed()}", n)
+        context = MaskContext(labels=sample.get("parsing.png"))
+        mask, info = self.spec.draw(rng, height, width, context)
+        return {**sample, "mask": mask, "mask_coverage": info["coverage"]}
+
+
+class MaskedShards(IterableDataset):
+    """The samples of a facedata build, each with a fresh mask, split across workers.
+
+    Parameters
+    ----------
+    out : path
+        A finished build (``facedata build --out``).
+    spec : MaskSpec
+        Family and coverage bounds of the masks.
+    split : str, optional
+        Only this split.
+    seed : int
+        Global seed of the masks.
+    fields : tuple of str or None
+        Stored fields to yield besides ``__key__``, ``mask`` and ``mask_coverage``; ``None``
+        yields them all. The default (``jpg``) collates with the default ``collate_fn``.
+
+    Worker ``i`` of ``n`` reads shards ``i, i + n, ...``, so use at most as many workers as
+    there are shards.
+
+    Examples
+    --------
+    >>> from torch.utils.data import DataLoader
+    >>> loader = DataLoader(  # doctest: +SKIP
+    ...     MaskedShards("shards", MaskSpec("mixed", max_coverage=0.5), split="train"),
+    ...     batch_size=16, num_workers=4)
+    """
+
+    def __init__(
+        self,
+        out: str | os.PathLike,
+        spec: MaskSpec,
+        *,
+        split: str | None = None,
+        seed: int = 0,
+        fields: tuple[str, ...] | None = ("jpg",),
+    ):
+        super().__init__()
+        self.paths = shard_paths(out, split)
+        self.masks = OnlineMasks(spec, seed)
+        self.fields = fields
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        info = get_worker_info()
+        paths = self.paths if info is None else self.paths[info.id :: info.num_workers]
+        keep = None if self.fields is None else {"__key__", "mask", "mask_coverage", *self.fields}
+        for path in paths:
+            for sample in iter_shard(path):
+                out = self.masks(sample)
+                yield out if keep is None else {k: v for k, v in out.items() if k in keep}

@@ -1,0 +1,139 @@
+"""A sample's masks: family plus coverage bounds, seeded by (seed, key, index), and storage.
+
+The k-th mask of a sample depends only on (global seed, sample key, k, spec): its generator is
+:func:`facedata.seeding.sample_rng` ``(seed, key, "mask", k)``, and every rejected try draws
+from that same generator, so any sample's masks can be regenerated alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..seeding import sample_rng
+from .base import MaskContext
+from .bounds import CoverageRange, draw_within
+from .registry import FAMILIES, make_mask
+
+
+@dataclass(frozen=True)
+class MaskSpec:
+    """Which masks to draw.
+
+    Attributes
+    ----------
+    kind : str
+        Family (a key of :data:`facedata.masks.GENERATORS`; ``mixed`` for the mixture).
+    min_coverage, max_coverage : float
+        Accepted hole fraction, ``[min, max]``; masks outside are redrawn.
+    max_tries : int
+        Masks drawn at most per accepted one; when none falls in range, the closest is kept
+        and flagged ``in_range: False``.
+    """
+
+    kind: str = "scfegan"
+    min_coverage: float = 0.0
+    max_coverage: float = 1.0
+    max_tries: int = 100
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAMILIES:
+            raise ConfigError(
+                f"unknown mask kind {self.kind!r}; choose one of {', '.join(FAMILIES)}"
+            )
+        if self.max_tries < 1:
+            raise ConfigError(f"max_tries must be at least 1, got {self.max_tries}")
+        CoverageRange(self.min_coverage, self.max_coverage)  # raises for bad bounds
+
+    @property
+    def target(self) -> CoverageRange:
+        """The accepted coverage as a range."""
+        return CoverageRange(self.min_coverage, self.max_coverage)
+
+    def draw(
+        self,
+        rng: np.random.Generator,
+        height: int,
+        width: int,
+        context: MaskContext = MaskContext(),
+        *,
+        target: CoverageRange | None = None,
+    ) -> tuple[np.ndarray, dict]:
+        """Draw one mask from ``rng``, redrawing until its coverage is in range.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+        height, width : int
+        context : MaskContext
+        target : CoverageRange, optional
+            Replaces ``[min_coverage, max_coverage]`` (e.g. an evaluation bucket).
+
+        Returns
+        -------
+        mask : (height, width) uint8 ndarray
+            1 = hole.
+        info : dict
+            ``family``, the family's info, ``coverage``, ``tries``, ``in_range``.
+        """
+        return draw_within(
+            lambda: make_mask(self.kind, height, width, rng, context),
+            self.target if target is None else target,
+            max_tries=self.max_tries,
+        )
+
+    def sample(
+        self,
+        seed: int,
+        key: str,
+        index: int,
+        height: int,
+        width: int,
+        context: MaskContext = MaskContext(),
+        *,
+        target: CoverageRange | None = None,
+    ) -> tuple[np.ndarray, dict]:
+        """The ``index``-th mask of sample ``key`` under global ``seed`` (see :meth:`draw`).
+
+        Examples
+        --------
+        >>> spec = MaskSpec("box")
+        >>> a, _ = spec.sample(0, "demo-000001", 2, 32, 32)
+        >>> b, _ = spec.sample(0, "demo-000001", 2, 32, 32)
+        >>> bool((a == b).all())
+        True
+        """
+        rng = sample_rng(seed, key, "mask", index)
+        return self.draw(rng, height, width, context, target=target)
+
+
+def pack_masks(masks: np.ndarray) -> np.ndarray:
+    """Bit-pack masks along the width: how ``masks.npy`` stores a sample's K masks.
+
+    Parameters
+    ----------
+    masks : (K, H, W) uint8 ndarray
+        0/1 masks (any non-zero counts as a hole).
+
+    Returns
+    -------
+    (K, H, ceil(W / 8)) uint8 ndarray
+        ``numpy.packbits(masks != 0, axis=-1)`` (big-endian bit order: the first pixel of a
+        row is the most significant bit of its first byte); 8x smaller than stacking.
+
+    Examples
+    --------
+    >>> pack_masks(np.array([[[1, 0, 0, 0, 0, 0, 0, 1, 1]]], np.uint8))
+    array([[[129, 128]]], dtype=uint8)
+    """
+    return np.packbits(np.asarray(masks) != 0, axis=-1)
+
+
+def unpack_masks(packed: np.ndarray, width: int) -> np.ndarray:
+    """Inverse of :func:`pack_masks`: ``(K, H, ceil(W/8))`` → ``(K, H, W)`` uint8 0/1.
+
+    ``width`` is the image width (the packed rows are padded to a multiple of 8).
+    """
+    return np.unpackbits(np.asarray(packed, np.uint8), axis=-1, count=width)
