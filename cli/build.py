@@ -6,9 +6,11 @@ from pathlib import Path
 
 import typer
 
+from facedata.features.sketch import CLAHE_CLIP, SketchStyle
 from facedata.pipeline import BuildConfig, build
 from facedata.pipeline.config import DEFAULT_MAPS
 from facedata.pipeline.maps import MaskConfig, ParsingConfig
+from facedata.pipeline.sketch import SketchConfig, check_weights
 from facedata.sources import SOURCES, SourceConfig
 
 from .common import setup_logging, split_list, user_errors
@@ -26,6 +28,22 @@ def build_command(
     ),
     mask_kind: str = typer.Option("scfegan", "--mask-kind", help="Mask family for mask.png."),
     parser: str = typer.Option("auto", "--parser", help="Label maps: annotations or auto."),
+    sketch: str = typer.Option(
+        "auto",
+        "--sketch",
+        help="sketch.png method: hed, xdog, or auto (HED when its weights are cached, else XDoG).",
+    ),
+    hed_weights: str = typer.Option(
+        "hed-bsds500",
+        "--hed-weights",
+        help="HED weights for sketches: hed-bsds500, hed-controlnet or a file path.",
+    ),
+    clahe: bool = typer.Option(
+        False, "--clahe/--no-clahe", help="Equalise contrast (CLAHE) before sketch edges."
+    ),
+    stroke_jitter: int = typer.Option(
+        0, "--stroke-jitter", help="Draw each sketch stroke 1 to 1+N pixels wide (seeded)."
+    ),
     split: str = typer.Option("auto", "--split", help="auto, celeba, scfegan or none."),
     partition_file: Path = typer.Option(
         None, "--partition-file", help="CelebA list_eval_partition.txt (default: under --root)."
@@ -71,6 +89,13 @@ def build_command(
     )
     stage_configs = {"mask": MaskConfig(kind=mask_kind), "parsing": ParsingConfig(parser=parser)}
     with user_errors():
+        stage_configs["sketch"] = SketchConfig(
+            method=sketch,
+            weights=hed_weights,
+            style=SketchStyle(clahe_clip=CLAHE_CLIP if clahe else None, width_jitter=stroke_jitter),
+        )
+        if "sketch" in config.maps:
+            check_weights(stage_configs["sketch"])
         report = build(config, source, stage_configs, overwrite=overwrite, resume=resume)
     typer.echo(
         f"{report.written} samples written to {out} ({report.shards_built} shards built, "

@@ -98,6 +98,7 @@ def guarded(stage: str, sample: Sample, fn, *args) -> None:
 STAGES: dict[str, str] = {
     "resize": "facedata.pipeline.maps:ResizeStage",
     "parsing": "facedata.pipeline.maps:ParsingStage",
+    "sketch": "facedata.pipeline.sketch:SketchStage",
     "face": "facedata.pipeline.maps:FaceStage",
     "hair": "facedata.pipeline.maps:HairStage",
     "mask": "facedata.pipeline.maps:MaskStage",
