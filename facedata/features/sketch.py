@@ -110,9 +110,10 @@ def equalize(image: np.ndarray, *, clip_limit: float = CLAHE_CLIP, tiles: int = 
 def nms(edge: np.ndarray, *, sigma: float = 2.0, multiplier: float = 1.01) -> np.ndarray:
     """Non-maximum suppression across the stroke direction.
 
-    The direction across a line is the eigenvector of the most negative eigenvalue of the
-    Hessian of the edge map smoothed with ``sigma``; a pixel survives when ``multiplier`` times
-    its value is at least both neighbours one pixel away in that direction (bilinearly
+    The direction across a line is the Hessian eigenvector whose eigenvalue is largest in
+    magnitude (the edge map curves most across a line: downwards on its crest, upwards on its
+    flanks) of the edge map smoothed with ``sigma``; a pixel survives when ``multiplier``
+    times its value is at least both neighbours one pixel away in that direction (bilinearly
     interpolated), as in the Structured Edge toolbox's ``edgesNms`` that pix2pix used.
 
     Parameters
@@ -134,8 +135,9 @@ def nms(edge: np.ndarray, *, sigma: float = 2.0, multiplier: float = 1.01) -> np
     gy, gx = np.gradient(smooth)
     hyy, hyx = np.gradient(gy)
     hxy, hxx = np.gradient(gx)
-    # Largest-eigenvalue direction is 0.5*atan2(2b, a-c); the line normal is 90° from it.
-    normal = 0.5 * np.arctan2(hxy + hyx, hxx - hyy) + np.pi / 2
+    # 0.5*atan2(2b, a-c) is the direction of the larger eigenvalue; it is also the larger in
+    # magnitude exactly when the trace is positive, otherwise the normal is 90° from it.
+    normal = 0.5 * np.arctan2(hxy + hyx, hxx - hyy) + np.where(hxx + hyy > 0, 0.0, np.pi / 2)
     dx, dy = np.cos(normal).astype(np.float32), np.sin(normal).astype(np.float32)
     ys, xs = np.mgrid[: edge.shape[0], : edge.shape[1]].astype(np.float32)
     keep = np.ones(edge.shape, bool)
@@ -277,6 +279,8 @@ def smooth_strokes(
                 smooth[[0, -1]] = points[[0, -1]]
             points = smooth
         width = 1 + int(rng.integers(0, width_jitter + 1)) if width_jitter > 0 else 1
+        if len(points) == 1:  # a lone pixel: OpenCV draws nothing for a one-point polyline
+            points = np.repeat(points, 2, axis=0)
         fixed = np.rint(points * 16).astype(np.int32)[None]  # 4 fractional bits
         cv2.polylines(out, fixed, closed, 1, thickness=width, lineType=cv2.LINE_8, shift=4)
     return out.astype(bool)

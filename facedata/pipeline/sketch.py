@@ -53,7 +53,6 @@ def check_weights(config: SketchConfig) -> None:
     """
     if config.method == "hed":
         from .. import weights
-        from ..features import hed  # noqa: F401  (importing it registers the HED weight names)
 
         weights.resolve(config.weights, download=False)
 
