@@ -8,10 +8,12 @@ import typer
 
 from facedata.features.components import ComponentSizes
 from facedata.features.edits import EditConfig
+from facedata.features.sketch import CLAHE_CLIP, SketchStyle
 from facedata.pipeline import BuildConfig, build
 from facedata.pipeline.config import DEFAULT_MAPS
 from facedata.pipeline.editing import EditsConfig
 from facedata.pipeline.maps import MaskConfig, ParsingConfig
+from facedata.pipeline.sketch import SketchConfig
 from facedata.sources import SOURCES, SourceConfig
 
 from .common import setup_logging, split_list, user_errors
@@ -43,6 +45,22 @@ def build_command(
     ),
     edit_factor: str = typer.Option(
         "0.25,0.75", "--edit-factor", help="edits: MIN,MAX of the factor towards the reference."
+    ),
+    sketch: str = typer.Option(
+        "auto",
+        "--sketch",
+        help="sketch.png method: hed, xdog, or auto (HED when its weights are cached, else XDoG).",
+    ),
+    hed_weights: str = typer.Option(
+        "hed-bsds500",
+        "--hed-weights",
+        help="HED weights for sketches: hed-bsds500, hed-controlnet or a file path.",
+    ),
+    clahe: bool = typer.Option(
+        False, "--clahe/--no-clahe", help="Equalise contrast (CLAHE) before sketch edges."
+    ),
+    stroke_jitter: int = typer.Option(
+        0, "--stroke-jitter", help="Draw each sketch stroke 1 to 1+N pixels wide (seeded)."
     ),
     split: str = typer.Option("auto", "--split", help="auto, celeba, scfegan or none."),
     partition_file: Path = typer.Option(
@@ -99,6 +117,11 @@ def build_command(
         stage_configs["components"] = ComponentSizes(*sizes)
         factor = _numbers(edit_factor, float, 2, "--edit-factor")
         stage_configs["edits"] = EditsConfig(edit=EditConfig(factor=factor))
+        stage_configs["sketch"] = SketchConfig(
+            method=sketch,
+            weights=hed_weights,
+            style=SketchStyle(clahe_clip=CLAHE_CLIP if clahe else None, width_jitter=stroke_jitter),
+        )
         report = build(config, source, stage_configs, overwrite=overwrite, resume=resume)
     typer.echo(
         f"{report.written} samples written to {out} ({report.shards_built} shards built, "

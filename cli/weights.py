@@ -15,18 +15,10 @@ app = typer.Typer(
 )
 
 
-def _load_registry() -> None:
-    # Each network module registers its weights when imported.
-    import importlib
-
-    for module in weights.PROVIDERS:
-        importlib.import_module(module)
-
-
 @app.command("list")
 def list_command() -> None:
     """List known weights, whether they are cached, and where."""
-    _load_registry()
+    weights.load_providers()
     typer.echo(f"cache: {weights.cache_dir()}")
     for name, spec in sorted(weights.REGISTRY.items()):
         state = "cached" if weights.available(name) else "missing"
@@ -36,7 +28,7 @@ def list_command() -> None:
 @app.command("fetch")
 def fetch_command(name: str = typer.Argument(..., help="Weight name (see `list`).")) -> None:
     """Download a weight into the cache and verify its checksum."""
-    _load_registry()
+    weights.load_providers()
     with user_errors():
         typer.echo(str(weights.fetch(name)))
 
@@ -47,6 +39,6 @@ def add_command(
     path: Path = typer.Argument(..., help="The downloaded file."),
 ) -> None:
     """Copy a weight file you downloaded elsewhere into the cache."""
-    _load_registry()
+    weights.load_providers()
     with user_errors():
         typer.echo(str(weights.add(name, path)))

@@ -48,7 +48,7 @@ class WeightSpec:
 REGISTRY: dict[str, WeightSpec] = {}
 
 #: Modules that register weights when imported (``facedata weights list`` imports them).
-PROVIDERS: list[str] = []
+PROVIDERS: list[str] = ["facedata.features.hed"]
 
 
 def register(spec: WeightSpec) -> WeightSpec:
@@ -76,7 +76,17 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def load_providers() -> None:
+    """Import every module in :data:`PROVIDERS`, so that their weights are registered."""
+    import importlib
+
+    for module in PROVIDERS:
+        importlib.import_module(module)
+
+
 def _spec(name: str) -> WeightSpec:
+    if name not in REGISTRY:
+        load_providers()
     try:
         return REGISTRY[name]
     except KeyError:

@@ -16,6 +16,16 @@ def facedata_home(tmp_path_factory, monkeypatch):
     return home
 
 
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Tests never reach the internet: a weight download fails as it does offline."""
+
+    def refuse(*args, **kwargs):
+        raise OSError("network access is disabled in the tests")
+
+    monkeypatch.setattr("urllib.request.urlopen", refuse)
+
+
 @pytest.fixture(scope="session")
 def demo_tree(tmp_path_factory):
     """A read-only CelebAMask-HQ tree of 12 drawn faces (do not modify: copy it first)."""

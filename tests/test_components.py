@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -19,35 +18,12 @@ from facedata.features.components import (
     crop,
     square_box,
 )
-from facedata.pipeline import stages
 from facedata.pipeline.editing import ComponentsStage
 from facedata.pipeline.maps import resize_labels
-from facedata.pipeline.stages import Stage, StageContext
+from facedata.pipeline.stages import StageContext
 from facedata.sample import Sample
 from facedata.shards.reader import iter_samples, load_manifest
 from facedata.sources import SourceConfig, get_source
-
-
-class StandInSketch(Stage):
-    """Test-only stand-in for the sketch stage: inverted Canny edges (dark lines on white)."""
-
-    name = "sketch"
-    fields = ("sketch.png",)
-
-    def process(self, sample: Sample) -> None:
-        gray = cv2.cvtColor(sample.image, cv2.COLOR_RGB2GRAY)
-        sample.fields["sketch.png"] = 255 - cv2.Canny(gray, 50, 150)
-
-
-@pytest.fixture
-def with_sketch(monkeypatch):
-    """Register :class:`StandInSketch` just before ``components`` in the stage table."""
-    table: dict[str, str] = {}
-    for name, target in stages.STAGES.items():
-        if name == "components":
-            table["sketch"] = f"{__name__}:StandInSketch"
-        table[name] = target
-    monkeypatch.setattr(stages, "STAGES", table)
 
 
 @pytest.fixture(scope="module")
@@ -127,13 +103,14 @@ def test_components_needs_a_sketch():
     assert sample.error[0] == "components" and "sketch" in sample.error[1]
 
 
-def test_build_with_components_and_edits_round_trips(demo_tree, tmp_path, with_sketch):
+def test_build_with_components_and_edits_round_trips(demo_tree, tmp_path):
     out = tmp_path / "shards"
     result = CliRunner().invoke(
         app,
         ["build", "--src", "celebamask-hq", "--root", str(demo_tree), "--out", str(out),
-         "--size", "256", "--maps", "sketch,components,edits", "--shard-size", "6", "--no-progress",
-         "--component-sizes", "96,128,160", "--edit-factor", "0.4,0.6"],
+         "--size", "256", "--maps", "sketch,components,edits", "--shard-size", "6",
+         "--no-progress", "--sketch", "xdog", "--component-sizes", "96,128,160",
+         "--edit-factor", "0.4,0.6"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     manifest = load_manifest(out)

@@ -1,1 +1,1 @@
-"""Maps computed from a face image and its label map: pure functions, array in, array out."""
+"""Maps computed from face images and label maps: pure functions, array in, array out."""

@@ -272,6 +272,8 @@ def build(
     configs = default_configs([n for n, _ in stages]) | {
         k: v for k, v in (stage_configs or {}).items() if k in dict(stages)
     }
+    for name, _ in stages:
+        stage_class(name).check(configs[name])
     source = get_source(source_config)
     refs = source.refs()
     if config.limit is not None:

@@ -67,6 +67,10 @@ class Stage:
         """The fields this stage writes with ``config`` (``fields`` unless options add some)."""
         return cls.fields
 
+    @classmethod
+    def check(cls, config: Any) -> None:
+        """Fail before a build starts when ``config`` cannot work (e.g. missing weights)."""
+
     def setup(self) -> None:
         """Load what the stage needs (weights, tables); called once per worker."""
 
@@ -110,6 +114,7 @@ def guarded(stage: str, sample: Sample, fn, *args) -> None:
 STAGES: dict[str, str] = {
     "resize": "facedata.pipeline.maps:ResizeStage",
     "parsing": "facedata.pipeline.maps:ParsingStage",
+    "sketch": "facedata.pipeline.sketch:SketchStage",
     "face": "facedata.pipeline.maps:FaceStage",
     "hair": "facedata.pipeline.maps:HairStage",
     "mask": "facedata.pipeline.maps:MaskStage",

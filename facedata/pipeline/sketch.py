@@ -1,0 +1,115 @@
+"""The ``sketch`` stage: ``sketch.png`` (255 = line) from HED edges or the XDoG fallback."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError, MissingWeightsError
+from ..features import sketch
+from ..sample import Sample
+from ..seeding import sample_rng
+from .maps import record
+from .stages import Stage, guarded
+
+log = logging.getLogger(__name__)
+
+METHODS = ("auto", "hed", "xdog")
+
+
+@dataclass(frozen=True)
+class SketchConfig:
+    """Options of the sketch map.
+
+    Attributes
+    ----------
+    method : str
+        ``hed`` (a missing weight is an error), ``xdog`` (classical, no weights), or ``auto``
+        (HED when its weights are cached, otherwise XDoG with a warning).
+    weights : str
+        HED weights: ``hed-bsds500``, ``hed-controlnet`` or a file path.
+    style : SketchStyle
+        CLAHE and clean-up options (see :class:`facedata.features.sketch.SketchStyle`).
+    """
+
+    method: str = "auto"
+    weights: str = "hed-bsds500"
+    style: sketch.SketchStyle = sketch.SketchStyle()
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"--sketch must be one of {', '.join(METHODS)}, not {self.method!r}")
+
+
+class SketchStage(Stage):
+    """``sketch.png``: a hand-drawn-looking line drawing, 255 on lines.
+
+    The network runs once per batch (all images of a batch have the output size); the
+    clean-up runs per sample. The method used (``hed-bsds500``, ``hed-controlnet`` or
+    ``xdog``) is recorded in every sample's metadata under ``maps.sketch``.
+    """
+
+    name = "sketch"
+    fields = ("sketch.png",)
+    Config = SketchConfig
+
+    @classmethod
+    def check(cls, config: SketchConfig) -> None:
+        """HED asked for explicitly needs its weights (downloaded now when possible)."""
+        if config.method == "hed":
+            from .. import weights
+
+            weights.resolve(config.weights)
+
+    def setup(self) -> None:
+        self.model = None
+        self.method = "xdog"
+        if self.config.method == "xdog":
+            return
+        from ..features import hed
+
+        try:
+            self.model = hed.load(self.config.weights, self.context.device, download=False)
+        except MissingWeightsError as exc:
+            if self.config.method == "hed":
+                raise
+            log.warning("sketch: HED weights unavailable, using XDoG instead. %s", exc)
+            return
+        self.method = f"hed-{self.model.family}"
+
+    def _prepare(self, image: np.ndarray) -> np.ndarray:
+        clip = self.config.style.clahe_clip
+        return image if clip is None else sketch.equalize(image, clip_limit=clip)
+
+    def _edges(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        prepared = [self._prepare(im) for im in images]
+        if self.model is None:
+            scale = self.config.style.xdog_sigma / 512
+            return [sketch.xdog_edges(im, sigma=scale * min(im.shape[:2])) for im in prepared]
+        from ..features import hed
+
+        return list(hed.edges(self.model, prepared, batch_size=len(prepared)))
+
+    def _finish(self, sample: Sample, edge: np.ndarray) -> None:
+        rng = sample_rng(self.context.seed, sample.key, "sketch", 0)
+        sample.fields["sketch.png"] = sketch.clean(edge, style=self.config.style, rng=rng)
+        record(sample, "sketch", self.method)
+
+    def run(self, samples: list[Sample]) -> None:
+        live = [s for s in samples if s.ok]
+        if not live:
+            return
+        try:
+            maps = self._edges([s.image for s in live])
+        except Exception:
+            # One bad image must not fail the batch: redo it one sample at a time.
+            log.debug("sketch: batched edges failed; retrying per sample", exc_info=True)
+            super().run(live)
+            return
+        for sample, edge in zip(live, maps):
+            guarded(self.name, sample, self._finish, edge)
+
+    def process(self, sample: Sample) -> None:
+        self._finish(sample, self._edges([sample.image])[0])

@@ -1,0 +1,249 @@
+"""Sketch clean-up steps, XDoG, and the sketch stage in a build."""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from hed_weights import bsds_state
+from typer.testing import CliRunner
+
+from facedata import weights
+from facedata.errors import ConfigError, MissingWeightsError
+from facedata.features import sketch
+from facedata.pipeline import BuildConfig, build
+from facedata.pipeline.sketch import SketchConfig, SketchStage
+from facedata.pipeline.stages import StageContext
+from facedata.sample import Sample
+from facedata.shards.reader import iter_samples
+from facedata.sources import SourceConfig
+
+
+def soft_lines(shape=(128, 128), specks=(), seed=0):
+    """A HED-like map: long strokes ~7 px wide with a soft profile, plus isolated specks."""
+    canvas = np.zeros(shape, np.float32)
+    cv2.line(canvas, (10, 20), (118, 40), 1.0, 3)
+    cv2.circle(canvas, (64, 85), 28, 1.0, 3)
+    cv2.ellipse(canvas, (30, 100), (15, 8), 30, 0, 200, 1.0, 3)
+    for x, y in specks:
+        canvas[y, x] = 1.0
+    edge = cv2.GaussianBlur(canvas, (0, 0), 1.5)
+    return np.clip(edge / edge.max() * 0.9, 0, 1)
+
+
+def near(mask: np.ndarray, other: np.ndarray, radius: int) -> np.ndarray:
+    """Pixels of ``mask`` within ``radius`` of a pixel of ``other``."""
+    grown = cv2.dilate(other.astype(np.uint8), np.ones((2 * radius + 1,) * 2, np.uint8)) > 0
+    return mask & grown
+
+
+class TestSteps:
+    def test_nms_keeps_the_ridge_of_a_vertical_line(self):
+        x = np.arange(64, dtype=np.float32)
+        edge = np.tile(np.exp(-((x - 30.0) ** 2) / 8.0), (48, 1))
+        out = sketch.nms(edge, sigma=2.0)
+        # Far tails are flat along the line, so tiny values survive; the threshold drops them.
+        assert set(np.nonzero((out[8:-8] > 0.01).any(axis=0))[0]) == {30}
+        np.testing.assert_array_equal(out[:, 30], edge[:, 30])
+
+    def test_nms_on_a_diagonal_line(self):
+        yy, xx = np.mgrid[:64, :64].astype(np.float32)
+        dist = np.abs(xx - yy) / np.sqrt(2)  # distance to the diagonal
+        out = sketch.nms(np.exp(-(dist**2) / 8.0), sigma=2.0)
+        inner = out[8:-8, 8:-8] > 0
+        assert inner.any() and (dist[8:-8, 8:-8][inner] < 1.0).all()
+
+    def test_thin_gives_one_pixel(self):
+        bar = np.zeros((40, 60), bool)
+        bar[15:22, 5:55] = True
+        out = sketch.thin(bar)
+        assert out[:, 10:50].sum(axis=0).max() == 1  # one pixel per column
+        assert out.sum() >= 40
+
+    def test_remove_specks_known_answer(self):
+        lines = np.zeros((30, 30), bool)
+        lines[2, 2:6] = True  # 4 px
+        lines[10, 2:12] = True  # 10 px
+        lines[20:22, 20:23] = True  # 6 px blob
+        out = sketch.remove_specks(lines, min_pixels=6)
+        assert not out[2].any() and out[10, 2:12].all() and out[20:22, 20:23].all()
+        assert out.sum() == 16
+
+    def test_trace_covers_every_pixel_once_and_finds_loops(self):
+        lines = np.zeros((64, 64), np.uint8)
+        cv2.circle(lines, (20, 20), 12, 1, 1)
+        cv2.line(lines, (40, 5), (40, 60), 1, 1)
+        cv2.line(lines, (40, 30), (60, 30), 1, 1)  # a T junction
+        lines = sketch.thin(lines.astype(bool))
+        strokes = sketch.trace_strokes(lines)
+        drawn = np.zeros_like(lines)
+        for points, _ in strokes:
+            drawn[points[:, 1].astype(int), points[:, 0].astype(int)] = True
+        np.testing.assert_array_equal(drawn, lines)
+        assert sum(closed for _, closed in strokes) == 1
+
+    def test_smoothing_with_zero_sigma_is_a_round_trip(self):
+        lines = sketch.thin(sketch.nms(soft_lines()) >= 0.1)
+        np.testing.assert_array_equal(sketch.smooth_strokes(lines, sigma=0), lines)
+
+    def test_smoothing_straightens_a_zigzag(self):
+        lines = np.zeros((40, 100), bool)
+        xs = np.arange(5, 95)
+        ys = 20 + np.array([0, 1, 0, -1])[xs % 4]  # a one-pixel zigzag around row 20
+        lines[ys, xs] = True
+        lines = sketch.thin(lines)
+        smooth = sketch.smooth_strokes(lines, sigma=2.0)
+        rows = np.nonzero(smooth[:, 15:85])[0]
+        assert np.ptp(np.nonzero(lines[:, 15:85])[0]) == 2
+        assert set(rows) == {20}  # one straight row once smoothed
+        assert smooth[:, 5].any() and smooth[:, 94].any()  # ends kept
+
+    def test_width_jitter_is_seeded(self):
+        lines = sketch.thin(sketch.nms(soft_lines()) >= 0.1)
+        a = sketch.smooth_strokes(lines, sigma=1, width_jitter=2, rng=np.random.default_rng(1))
+        b = sketch.smooth_strokes(lines, sigma=1, width_jitter=2, rng=np.random.default_rng(1))
+        thin = sketch.smooth_strokes(lines, sigma=1)
+        np.testing.assert_array_equal(a, b)
+        assert a.sum() > 1.5 * thin.sum()
+        with pytest.raises(ValueError, match="rng"):
+            sketch.smooth_strokes(lines, sigma=1, width_jitter=2)
+
+    def test_equalize_raises_local_contrast(self):
+        rng = np.random.default_rng(0)
+        flat = (120 + rng.integers(0, 8, (64, 64, 1))).repeat(3, axis=2).astype(np.uint8)
+        out = sketch.equalize(flat)
+        assert out.shape == flat.shape and out.dtype == np.uint8
+        assert out.std() > 2 * flat.std()
+
+    def test_style_validation(self):
+        with pytest.raises(ConfigError, match="threshold"):
+            sketch.SketchStyle(threshold=2.0)
+        with pytest.raises(ConfigError, match="width_jitter"):
+            sketch.SketchStyle(width_jitter=-1)
+
+
+class TestClean:
+    def test_keeps_long_lines_and_removes_specks(self):
+        specks = [(100, 10), (5, 60), (120, 120), (90, 60)]
+        edge = soft_lines(specks=specks)
+        out = sketch.clean(edge)
+        assert set(np.unique(out)) == {0, 255}
+        line = out > 0
+        truth = sketch.thin(soft_lines() > 0.5)  # centre lines of the strokes alone
+        found = near(truth, line, 2).sum() / truth.sum()
+        assert found > 0.95
+        assert near(line, truth, 3)[line].all() is not False  # every drawn pixel is on a stroke
+        for x, y in specks:
+            assert not line[max(0, y - 3) : y + 4, max(0, x - 3) : x + 4].any()
+
+    def test_lines_are_one_pixel_wide(self):
+        line = sketch.clean(soft_lines()) > 0
+        blocks = line[:-1, :-1] & line[1:, :-1] & line[:-1, 1:] & line[1:, 1:]
+        assert not blocks.any()
+
+    def test_xdog_finds_a_step_and_an_isoluminant_colour_edge(self):
+        step = np.full((64, 64), 200, np.uint8)
+        step[:, 32:] = 40
+        edge = sketch.xdog_edges(step, sigma=1.0)
+        assert edge[:, 10:24].max() == 0 and edge[:, 44:].max() == 0  # flat: no line
+        assert edge[:, 30:36].max() > 0.9  # the edge
+        red, green = (200, 60, 60), (38, 125, 38)  # nearly equal luminance
+        img = np.zeros((64, 64, 3), np.uint8)
+        img[:, :32], img[:, 32:] = red, green
+        gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+        assert sketch.xdog_edges(gray, sigma=1.0).max() < 0.5
+        assert sketch.xdog_edges(img, sigma=1.0)[:, 28:36].max() > 0.9
+
+
+def demo_source(root):
+    return SourceConfig(name="celebamask-hq", root=str(root))
+
+
+def read(out):
+    return list(iter_samples(out))
+
+
+class TestStage:
+    def test_xdog_build_writes_a_sketch_for_every_sample(self, demo_tree, tmp_path):
+        out = tmp_path / "shards"
+        config = BuildConfig(out=str(out), size=128, maps=("sketch",), progress=False)
+        stage = {"sketch": SketchConfig(method="xdog")}
+        report = build(config, demo_source(demo_tree), stage)
+        samples = read(out)
+        assert report.written == len(samples) == 12 and not report.failures
+        for s in samples:
+            assert s["sketch.png"].shape == (128, 128)
+            assert set(np.unique(s["sketch.png"])) == {0, 255}
+            assert s["json"]["maps"]["sketch"] == "xdog"
+
+    def test_auto_uses_cached_hed_weights(self, demo_tree, tmp_path):
+        torch.save(bsds_state(), tmp_path / "network-bsds500.pytorch")
+        weights.add("hed-bsds500", tmp_path / "network-bsds500.pytorch")
+        out = tmp_path / "shards"
+        config = BuildConfig(
+            out=str(out), size=64, maps=("sketch",), limit=4, progress=False, device="cpu"
+        )
+        report = build(config, demo_source(demo_tree), {"sketch": SketchConfig(method="auto")})
+        samples = read(out)
+        assert report.written == len(samples) == 4 and not report.failures
+        assert all(s["json"]["maps"]["sketch"] == "hed-bsds500" for s in samples)
+        assert all(s["sketch.png"].shape == (64, 64) for s in samples)
+
+    def test_auto_without_weights_warns_and_uses_xdog(self, caplog):
+        stage = SketchStage(SketchConfig(), StageContext(size=64, seed=0, device="cpu"))
+        with caplog.at_level(logging.WARNING):
+            stage.setup()
+        assert stage.method == "xdog"
+        assert "network-bsds500.pytorch" in caplog.text
+
+    def test_explicit_hed_without_weights_is_an_error(self):
+        config = SketchConfig(method="hed", weights="hed-controlnet")
+        with pytest.raises(MissingWeightsError, match="ControlNetHED.pth"):
+            SketchStage.check(config)
+        stage = SketchStage(config, StageContext(size=64, seed=0, device="cpu"))
+        with pytest.raises(MissingWeightsError, match="facedata weights add hed-controlnet"):
+            stage.setup()
+
+    def test_cli_explicit_hed_names_the_file_and_place(self, demo_tree, tmp_path):
+        from cli.app import app
+
+        args = ["build", "--src", "celebamask-hq", "--root", str(demo_tree)]
+        args += ["--out", str(tmp_path / "o"), "--maps", "sketch", "--sketch", "hed"]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2
+        assert str(weights.cache_dir() / "network-bsds500.pytorch") in result.output
+
+    def test_cli_xdog_build(self, demo_tree, tmp_path):
+        from cli.app import app
+
+        out = tmp_path / "o"
+        args = ["build", "--src", "celebamask-hq", "--root", str(demo_tree), "--out", str(out)]
+        args += ["--maps", "sketch", "--sketch", "xdog", "--size", "64", "--no-progress"]
+        result = CliRunner().invoke(app, [*args, "--stroke-jitter", "1"])
+        assert result.exit_code == 0, result.output
+        samples = read(out)
+        assert len(samples) == 12 and all("sketch.png" in s for s in samples)
+
+    def test_bad_method(self):
+        with pytest.raises(ConfigError, match="--sketch must be one of"):
+            SketchConfig(method="canny")
+
+    def test_one_bad_image_fails_alone(self, tmp_path):
+        torch.save(bsds_state(), tmp_path / "w.pytorch")
+        config = SketchConfig(method="hed", weights=str(tmp_path / "w.pytorch"))
+        stage = SketchStage(config, StageContext(size=32, seed=0, device="cpu"))
+        stage.setup()
+        good = np.zeros((32, 32, 3), np.uint8)
+        cv2.circle(good, (16, 16), 8, (255, 255, 255), 2)
+        batch = [
+            Sample("a", good.copy()),
+            Sample("b", np.zeros((8, 8, 3), np.uint8)),
+            Sample("c", good.copy()),
+        ]
+        stage.run(batch)
+        assert batch[0].ok and batch[2].ok and "sketch.png" in batch[0].fields
+        assert batch[1].error[0] == "sketch" and "16x16" in batch[1].error[1]
+        np.testing.assert_array_equal(batch[0].fields["sketch.png"], batch[2].fields["sketch.png"])
