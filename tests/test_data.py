@@ -116,6 +116,14 @@ def test_missing_fields_name_the_maps_to_rebuild_with(training_build, tmp_path):
         ShardDataset(training_build, masks="drawn")
 
 
+def test_repeating_empty_shards_ends(tmp_path):
+    from facedata.shards.writer import ShardWriter
+
+    with ShardWriter(tmp_path / "train-000000.tar"):
+        pass
+    assert list(ShardDataset(tmp_path, fields=("jpg",), repeat=True)) == []
+
+
 def test_shard_urls_accept_builds_split_folders_files_and_patterns(training_build):
     train = [str(p) for p in shard_paths(training_build, "train")]
     assert shard_urls(training_build, "train") == train

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -73,7 +74,7 @@ FIELDS: dict[str, FieldKind] = {
     "mask.png": FieldKind("mask", binary_array),
     "face.png": FieldKind("face", binary_array),
     "hair.png": FieldKind("hair", binary_array),
-    "sketch.png": FieldKind("sketch", lambda a, s: binary_array(a, s, thin=True)),
+    "sketch.png": FieldKind("sketch", partial(binary_array, thin=True)),
     "parsing.png": FieldKind("parsing", label_array),
     "hog.npy": FieldKind("hog", hog_array),
 }
@@ -92,4 +93,8 @@ def field_kind(field: str) -> FieldKind:
 
 def to_arrays(fields: dict[str, np.ndarray], size: int | None = None) -> dict[str, np.ndarray]:
     """Convert decoded shard fields (``{"jpg": rgb, "mask.png": gray, ...}``) by the table."""
-    return {field_kind(f).name: field_kind(f).convert(v, size) for f, v in fields.items()}
+    arrays = {}
+    for field, value in fields.items():
+        kind = field_kind(field)
+        arrays[kind.name] = kind.convert(value, size)
+    return arrays

@@ -206,16 +206,18 @@ class ShardDataset(IterableDataset):
         import webdataset as wds
 
         epoch = self.epoch
-        # An empty share (more workers than shards) must end, even when repeating.
+        # An empty share (more workers than shards) ends at once, even when repeating.
         while urls := self._worker_urls(epoch):
             stream = wds.tarfile_samples({"url": u} for u in urls)
             if self.shuffle > 1:
                 rank, _, worker, _ = wds.utils.pytorch_worker_info()
                 rng = random.Random(_seed_int(self.seed, epoch, rank, worker))
                 stream = wds.shuffle(self.shuffle, min(100, self.shuffle), rng=rng)(stream)
+            empty = True
             for raw in stream:
+                empty = False
                 yield self.item(raw, epoch)
-            if not self.repeat:
+            if empty or not self.repeat:  # repeating empty shards would never yield
                 return
             epoch += 1
 

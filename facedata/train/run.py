@@ -20,7 +20,7 @@ import torch
 
 from ..data import ShardDataset
 from ..device import resolve_device
-from ..errors import ConfigError
+from ..errors import ConfigError, MissingDataError
 from ..preview.grid import save_rgb
 from ..shards.writer import write_json_atomic
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -127,7 +127,6 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict:
         batch_size=config.batch,
         num_workers=config.workers,
         pin_memory=device.type == "cuda",
-        drop_last=True,
     )
     trainer = Trainer(config, device, vgg)
     if state:
@@ -154,7 +153,11 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict:
     t0 = time.perf_counter()
     with tqdm(total=config.steps, initial=start, unit="step", disable=not config.progress) as bar:
         for step in range(start + 1, config.steps + 1):
-            batch = next(batches)
+            batch = next(batches, None)
+            if batch is None:
+                raise MissingDataError(
+                    f"{config.shards} has no {config.split!r} samples to train on"
+                )
             if preview is None:
                 preview = {k: batch[k][:GRID_ROWS] for k in INPUTS}
             for k, v in trainer.step(batch).items():
