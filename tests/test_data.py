@@ -133,6 +133,8 @@ def test_shard_urls_accept_builds_split_folders_files_and_patterns(training_buil
     assert shard_urls(pattern) == train[:2]
     with pytest.raises(MissingDataError, match="does not exist"):
         shard_urls(training_build / "nope")
+    with pytest.raises(MissingDataError, match="list of shard files is empty"):
+        shard_urls([])
 
 
 def test_export_round_trip(training_build, tmp_path):

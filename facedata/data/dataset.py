@@ -51,6 +51,8 @@ def shard_urls(source: str | os.PathLike | Sequence[str], split: str | None = No
         When nothing is found.
     """
     if not isinstance(source, (str, os.PathLike)):
+        if not source:
+            raise MissingDataError("no shards given: the list of shard files is empty")
         return [str(s) for s in source]
     text = str(source)
     path = Path(source)
