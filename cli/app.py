@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import build, demo_data, inspect, masks, preview, verify, weights
+from . import build, demo_data, evaluate, export, inspect, masks, preview, train, verify, weights
 
 app = typer.Typer(
     help="facedata: face datasets → training shards for face inpainting and editing models.",
@@ -18,6 +18,9 @@ app.command("preview")(preview.preview_command)
 app.command("demo-data")(demo_data.demo_data_command)
 app.command("verify")(verify.verify_command)
 app.command("masks")(masks.masks_command)
+app.command("train")(train.train_command)
+app.command("evaluate")(evaluate.evaluate_command)
+app.command("export")(export.export_command)
 app.add_typer(weights.app, name="weights")
 
 

@@ -1,0 +1,258 @@
+"""``ShardDataset``: facedata shards as a torch ``IterableDataset`` for any trainer.
+
+Shards are split by node (``torch.distributed`` rank) and by ``DataLoader`` worker, read with
+WebDataset's tar iterators, shuffled through a buffer, decoded with facedata's own codecs (which
+keep single-channel PNGs single-channel) and converted by :mod:`facedata.data.convert`.
+
+Everything random is reproducible: the shard order and the shuffle buffer depend on
+(seed, epoch, rank, worker); a fresh mask depends on (seed, sample key, epoch) only, so it is
+the same whichever worker reads the sample.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset
+
+from ..errors import ConfigError, CorruptShardError, MissingDataError
+from ..masks import GENERATORS, MaskContext, make_mask
+from ..pipeline.maps import resize_labels
+from ..seeding import sample_rng
+from ..shards.codec import decode
+from ..shards.reader import MANIFEST, iter_shard, shard_paths
+from .convert import field_kind, to_arrays
+
+MASK_MODES = ("stored", "fresh")
+
+
+def shard_urls(source: str | os.PathLike | Sequence[str], split: str | None = None) -> list[str]:
+    """Resolve what a user points at into a list of shard URLs.
+
+    Parameters
+    ----------
+    source : str, path or sequence of str
+        A finished build (folder with ``manifest.json``), a folder of ``*.tar`` (e.g. one split
+        of a build), one ``.tar`` file, a WebDataset brace pattern (``shards/train-{000000..000009}
+        .tar``) or URL, or a list of any of those files/URLs.
+    split : str or None
+        With a build folder, only this split's shards (``None``: every split).
+
+    Raises
+    ------
+    MissingDataError
+        When nothing is found.
+    """
+    if not isinstance(source, (str, os.PathLike)):
+        if not source:
+            raise MissingDataError("no shards given: the list of shard files is empty")
+        return [str(s) for s in source]
+    text = str(source)
+    path = Path(source)
+    if (path / MANIFEST).is_file():
+        urls = [str(p) for p in shard_paths(path, split)]
+        if not urls:
+            raise MissingDataError(f"the build in {path} has no shards of split {split!r}")
+        return urls
+    if path.is_dir():
+        urls = sorted(str(p) for p in path.glob("*.tar"))
+        if not urls:
+            raise MissingDataError(
+                f"{path} holds neither a manifest.json nor *.tar shards; point at a facedata "
+                "build (facedata build --out DIR) or one of its split folders"
+            )
+        return urls
+    if path.is_file() or "{" in text or "://" in text or text.startswith("pipe:"):
+        import webdataset as wds
+
+        return list(wds.shardlists.expand_urls(text))
+    raise MissingDataError(f"{source} does not exist (expected a build folder or shards)")
+
+
+def check_fields(urls: Sequence[str], fields: Sequence[str]) -> None:
+    """Fail early, naming the maps to rebuild with, when the first shard lacks a field.
+
+    Only a local first shard is checked (reading a remote one here would cost a download).
+
+    Raises
+    ------
+    MissingDataError
+    """
+    first = Path(urls[0])
+    if not first.is_file():
+        return
+    sample = next(iter_shard(first, decoded=False), None)
+    if sample is None:
+        return
+    missing = [f for f in fields if f not in sample]
+    if not missing:
+        return
+    manifest = first.parent.parent / MANIFEST
+    built = json.loads(manifest.read_text()).get("maps", []) if manifest.is_file() else []
+    # Map names are the field names without extension (mask → mask.png, sketch → sketch.png).
+    maps = list(dict.fromkeys([*built, *(f.split(".")[0] for f in missing)]))
+    present = sorted(k for k in sample if k != "__key__")
+    raise MissingDataError(
+        f"{first} has no {', '.join(missing)} (its samples have {', '.join(present)}); rebuild "
+        f"the shards with those maps: facedata build --src SRC --out DIR --maps {','.join(maps)}"
+        " --overwrite"
+    )
+
+
+def _seed_int(*words: int) -> int:
+    return int(np.random.SeedSequence([w & 0xFFFFFFFF for w in words]).generate_state(1)[0])
+
+
+class ShardDataset(IterableDataset):
+    """facedata shards as tensors in network conventions (see :mod:`facedata.data.convert`).
+
+    Each item is a dict: ``__key__`` (str) and one tensor per requested field, named
+    ``image`` (``jpg``), ``mask``, ``sketch``, ``color``, ``face``, ``hair``, ``parsing``,
+    ``hog``. Images and colour maps are (3, H, W) in [-1, 1]; masks, sketches, face and hair
+    maps (1, H, W) in {0, 1} (mask 1 = hole, sketch 1 = line); parsing (H, W) int64; hog
+    (bins, H/c, W/c) float32.
+
+    Parameters
+    ----------
+    urls_or_dir : str, path or sequence of str
+        See :func:`shard_urls`.
+    fields : sequence of str
+        Shard fields to return.
+    size : int or None
+        Resize every image-like field to ``size`` x ``size`` (``None``: as stored).
+    masks : {"stored", "fresh"}
+        ``stored``: ``mask`` comes from ``mask.png`` when it is among ``fields``. ``fresh``:
+        every item gets a newly drawn ``mask`` from :func:`facedata.masks.make_mask`, using the
+        sample's label map (``parsing.png``) and landmarks (metadata ``landmarks``) when the
+        shards have them; ``mask.png`` is then not read.
+    mask_kind : str
+        Mask family for fresh masks.
+    split : str or None
+        With a build folder, read only this split.
+    shuffle : int
+        Shuffle buffer size in samples (0 or 1: stream order; shards are then not shuffled).
+    repeat : bool
+        Start over at the end, forever, with the next epoch's order and masks (for training).
+    seed : int
+        Seed of the shard order, the shuffle buffer and fresh masks.
+    epoch : int
+        First epoch (see :meth:`set_epoch`).
+
+    Examples
+    --------
+    >>> from torch.utils.data import DataLoader  # doctest: +SKIP
+    >>> ds = ShardDataset("shards/", split="train", fields=("jpg", "sketch.png"), size=256,
+    ...                   masks="fresh", repeat=True)
+    >>> batch = next(iter(DataLoader(ds, batch_size=8, num_workers=4)))
+    >>> batch["image"].shape, batch["mask"].shape
+    (torch.Size([8, 3, 256, 256]), torch.Size([8, 1, 256, 256]))
+    """
+
+    def __init__(
+        self,
+        urls_or_dir: str | os.PathLike | Sequence[str],
+        *,
+        fields: Sequence[str] = ("jpg", "mask.png"),
+        size: int | None = None,
+        masks: str = "stored",
+        mask_kind: str = "scfegan",
+        split: str | None = None,
+        shuffle: int = 1000,
+        repeat: bool = False,
+        seed: int = 0,
+        epoch: int = 0,
+    ):
+        super().__init__()
+        if masks not in MASK_MODES:
+            raise ConfigError(f"masks={masks!r}; choose one of {', '.join(MASK_MODES)}")
+        if masks == "fresh" and mask_kind not in GENERATORS:
+            raise ConfigError(
+                f"unknown mask kind {mask_kind!r}; choose one of {', '.join(sorted(GENERATORS))}"
+            )
+        if size is not None and size < 1:
+            raise ConfigError(f"size must be a positive number of pixels, got {size}")
+        self.fields = tuple(f for f in fields if not (masks == "fresh" and f == "mask.png"))
+        for field in self.fields:
+            field_kind(field)
+        self.urls = shard_urls(urls_or_dir, split)
+        check_fields(self.urls, self.fields)
+        self.size = size
+        self.masks = masks
+        self.mask_kind = mask_kind
+        self.shuffle = shuffle
+        self.repeat = repeat
+        self.seed = seed
+        self.epoch = epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch the next iteration starts at (call before making the iterator)."""
+        self.epoch = epoch
+
+    def _worker_urls(self, epoch: int) -> list[str]:
+        import webdataset as wds
+
+        urls = list(self.urls)
+        if self.shuffle > 1:
+            # Same permutation on every node and worker, so the split below stays a partition.
+            random.Random(_seed_int(self.seed, epoch)).shuffle(urls)
+        return list(wds.split_by_worker(wds.split_by_node(urls)))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        import webdataset as wds
+
+        epoch = self.epoch
+        # An empty share (more workers than shards) ends at once, even when repeating.
+        while urls := self._worker_urls(epoch):
+            stream = wds.tarfile_samples({"url": u} for u in urls)
+            if self.shuffle > 1:
+                rank, _, worker, _ = wds.utils.pytorch_worker_info()
+                rng = random.Random(_seed_int(self.seed, epoch, rank, worker))
+                stream = wds.shuffle(self.shuffle, min(100, self.shuffle), rng=rng)(stream)
+            empty = True
+            for raw in stream:
+                empty = False
+                yield self.item(raw, epoch)
+            if empty or not self.repeat:  # repeating empty shards would never yield
+                return
+            epoch += 1
+
+    def item(self, raw: dict[str, Any], epoch: int = 0) -> dict[str, Any]:
+        """Turn one raw WebDataset sample (field → bytes) into the documented tensors."""
+        key = raw["__key__"]
+        where = f"sample {key!r} of {raw.get('__url__', '?')}"
+        needed = self.fields + (("jpg",) if self.masks == "fresh" else ())
+        decoded = {}
+        for field in dict.fromkeys(needed):
+            if field not in raw:
+                raise MissingDataError(f"{where} has no {field} field")
+            try:
+                decoded[field] = decode(field, raw[field])
+            except CorruptShardError as exc:
+                raise CorruptShardError(f"{where}: {exc}") from exc
+        arrays = to_arrays({f: decoded[f] for f in self.fields}, self.size)
+        item: dict[str, Any] = {"__key__": key}
+        item.update((name, torch.from_numpy(a)) for name, a in arrays.items())
+        if self.masks == "fresh":
+            item["mask"] = torch.from_numpy(self._fresh_mask(raw, decoded["jpg"], epoch))
+        return item
+
+    def _fresh_mask(self, raw: dict[str, Any], image: np.ndarray, epoch: int) -> np.ndarray:
+        stored = image.shape[0]
+        side = self.size or stored
+        labels = decode("parsing.png", raw["parsing.png"]) if "parsing.png" in raw else None
+        meta = decode("json", raw["json"]) if "json" in raw else {}
+        landmarks = meta.get("landmarks")
+        context = MaskContext(
+            labels=None if labels is None else resize_labels(labels, side),
+            landmarks=None if landmarks is None else np.asarray(landmarks) * (side / stored),
+        )
+        rng = sample_rng(self.seed, raw["__key__"], "train-mask", epoch)
+        mask, _ = make_mask(self.mask_kind, side, side, rng, context)
+        return mask[None].astype(np.float32)

@@ -1,0 +1,200 @@
+"""The training run: data, trainer, progress bar, CSV log, sample grids and checkpoints.
+
+A run folder holds::
+
+    config.json       the resolved options, the device, AMP and whether VGG losses are on
+    checkpoint.pt     the latest state (written atomically; ``--resume`` continues from it)
+    log.csv           one row per ``log_every`` steps: the losses averaged over those steps
+    samples/step-N.png  input | mask | sketch | colour | output | target for a fixed batch
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from ..data import ShardDataset
+from ..device import resolve_device
+from ..errors import ConfigError, MissingDataError
+from ..preview.grid import save_rgb
+from ..shards.writer import write_json_atomic
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .grid import sample_grid
+from .networks import inpaint
+from .trainer import INPUTS, Trainer
+from .vgg import load_vgg
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pt"
+CONFIG = "config.json"
+LOG = "log.csv"
+SAMPLES = "samples"
+#: Samples shown in a grid.
+GRID_ROWS = 4
+
+#: Fields SC-FEGAN trains on, besides the mask.
+TRAIN_FIELDS = ("jpg", "sketch.png", "color.png")
+
+
+def training_data(config: TrainConfig, epoch: int = 0) -> ShardDataset:
+    """The endless, shuffled stream of training samples for ``config``."""
+    fields = TRAIN_FIELDS + (("mask.png",) if config.masks == "stored" else ())
+    return ShardDataset(
+        config.shards,
+        fields=fields,
+        size=config.size,
+        masks=config.masks,
+        mask_kind=config.mask_kind,
+        split=config.split,
+        shuffle=config.shuffle,
+        repeat=True,
+        seed=config.seed,
+        epoch=epoch,
+    )
+
+
+def _start(config: TrainConfig, resume: bool) -> tuple[TrainConfig, dict | None]:
+    checkpoint = Path(config.out) / CHECKPOINT
+    if resume:
+        if not checkpoint.is_file():
+            raise ConfigError(f"nothing to resume: {checkpoint} does not exist; drop --resume")
+        state = load_checkpoint(checkpoint)
+        stored = TrainConfig.from_dict(state["config"])
+        return stored.resumed_with(config), state
+    if checkpoint.is_file():
+        raise ConfigError(
+            f"{config.out} already holds a run; pass --resume to continue it, or choose "
+            "another --out"
+        )
+    return config, None
+
+
+def _log_rows(path: Path, keep_until: int) -> None:
+    """Drop rows logged after the checkpoint a resumed run starts from."""
+    if not path.is_file():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for r in rows if int(r["step"]) <= keep_until)
+    os.replace(tmp, path)
+
+
+def train(config: TrainConfig, *, resume: bool = False) -> dict:
+    """Train SC-FEGAN on facedata shards.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    resume : bool
+        Continue the run in ``config.out`` from its checkpoint, with its stored options
+        except those in :data:`facedata.train.config.RESUMABLE`. The data stream restarts at
+        epoch ``step`` (a new shuffle and new fresh masks), not where it stopped.
+
+    Returns
+    -------
+    dict
+        ``step`` reached, ``seconds``, ``last`` (the last logged losses) and the run folder.
+
+    Raises
+    ------
+    FacedataError
+        Missing shards or fields (naming the ``--maps`` to rebuild with), missing VGG weights
+        (unless ``use_vgg`` is off), or a run folder that already holds a run.
+    """
+    from tqdm.auto import tqdm
+
+    config, state = _start(config, resume)
+    out = Path(config.out)
+    device = resolve_device(config.device)
+    vgg = load_vgg(config.vgg).to(device) if config.use_vgg else None
+    start = state["step"] if state else 0
+    data = training_data(config, epoch=start)
+    loader = torch.utils.data.DataLoader(
+        data,
+        batch_size=config.batch,
+        num_workers=config.workers,
+        pin_memory=device.type == "cuda",
+    )
+    trainer = Trainer(config, device, vgg)
+    if state:
+        trainer.load_state_dict(state)
+        log.info("resuming %s at step %d", out, start)
+    (out / SAMPLES).mkdir(parents=True, exist_ok=True)
+    write_json_atomic(
+        out / CONFIG,
+        config.to_dict()
+        | {
+            "perceptual_style_losses": "on" if vgg else "off (--no-vgg)",
+            "resolved_device": str(device),
+            "amp_dtype": str(trainer.amp_dtype) if trainer.amp_dtype else None,
+            "generator_parameters": sum(p.numel() for p in trainer.generator.parameters()),
+        },
+    )
+    _log_rows(out / LOG, start)
+
+    batches = iter(loader)
+    preview = None
+    sums: dict[str, torch.Tensor] = {}
+    summed = 0
+    last: dict[str, float] = {}
+    t0 = time.perf_counter()
+    with tqdm(total=config.steps, initial=start, unit="step", disable=not config.progress) as bar:
+        for step in range(start + 1, config.steps + 1):
+            batch = next(batches, None)
+            if batch is None:
+                raise MissingDataError(
+                    f"{config.shards} has no {config.split!r} samples to train on"
+                )
+            if preview is None:
+                preview = {k: batch[k][:GRID_ROWS] for k in INPUTS}
+            for k, v in trainer.step(batch).items():
+                sums[k] = sums.get(k, 0) + v
+            summed += 1
+            if step % config.log_every == 0 or step == config.steps:
+                last = {k: float(v) / summed for k, v in sums.items()}
+                sums, summed = {}, 0
+                _append_log(out / LOG, step, time.perf_counter() - t0, last)
+                bar.set_postfix({k: f"{last[k]:.3g}" for k in ("d", "g", "ppxl")})
+            if step % config.sample_every == 0 or step == config.steps:
+                save_rgb(out / SAMPLES / f"step-{step:07d}.png", _grid(trainer, preview))
+            if step % config.checkpoint_every == 0 or step == config.steps:
+                save_checkpoint(out / CHECKPOINT, trainer.state_dict())
+            bar.update(1)
+    return {
+        "out": str(out),
+        "step": trainer.step_count,
+        "seconds": time.perf_counter() - t0,
+        "last": last,
+    }
+
+
+def _append_log(path: Path, step: int, seconds: float, losses: dict[str, float]) -> None:
+    new = not path.is_file()
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["step", "seconds", *sorted(losses)])
+        if new:
+            writer.writeheader()
+        writer.writerow({"step": step, "seconds": round(seconds, 3), **losses})
+
+
+@torch.no_grad()
+def _grid(trainer: Trainer, batch: dict[str, torch.Tensor]):
+    image, mask, sketch, color = (batch[k].to(trainer.device) for k in INPUTS)
+    # The same noise every time, so successive grids differ only by training.
+    noise = torch.randn(mask.shape, generator=torch.Generator().manual_seed(0)).to(mask.device)
+    with trainer.autocast():
+        output = inpaint(trainer.generator, image, mask, sketch, color, noise)
+    return sample_grid(image, mask, sketch, color, output)
