@@ -101,6 +101,8 @@ STAGES: dict[str, str] = {
     "face": "facedata.pipeline.maps:FaceStage",
     "hair": "facedata.pipeline.maps:HairStage",
     "mask": "facedata.pipeline.maps:MaskStage",
+    "color": "facedata.pipeline.color:ColorStage",
+    "hog": "facedata.pipeline.hog:HogStage",
 }
 
 #: Stages that always run and are not map names a user picks.
