@@ -127,8 +127,8 @@ def cell_histograms(
     (M // c_row, N // c_col, orientations) float64 ndarray
         Bin ``o`` of a cell holds the sum of the gradient magnitudes of its pixels whose
         orientation lies in ``[o, o + 1) * 180 / orientations`` degrees, divided by the cell
-        area: the mean magnitude per pixel, in the units of ``image`` per pixel (at most
-        ``2 * sqrt(2) * max(image)``). A tensor with a leading batch axis for tensor input.
+        area: the mean magnitude per pixel, in the units of ``image`` (at most ``sqrt(2)``
+        times the image's value range). A tensor with a leading batch axis for tensor input.
 
     Raises
     ------
