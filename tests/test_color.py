@@ -265,6 +265,10 @@ class TestBuild:
         assert result.exit_code == 2
         assert "--color-route must be one of fast, naive, torch" in result.output
 
+    def test_naive_route_is_recorded_with_its_full_resolution_schedule(self):
+        assert ColorConfig(route="naive", smoothing=Smoothing(factor=4)).smoothing == SCFEGAN
+        assert ColorConfig(route="fast").smoothing.factor == 4
+
     def test_configs_reject_unknown_values(self):
         with pytest.raises(ConfigError, match="--color-background must be one of"):
             ColorConfig(background="white")

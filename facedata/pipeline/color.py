@@ -27,7 +27,7 @@ class ColorConfig:
     Attributes
     ----------
     route : str
-        ``fast``, ``naive`` (``smoothing.factor`` taken as 1) or ``torch``.
+        ``fast``, ``naive`` (sets ``smoothing.factor`` to 1) or ``torch``.
     background : str
         ``median`` (label 0 filled like any segment) or ``zero`` (black).
     smoothing : Smoothing
@@ -48,6 +48,9 @@ class ColorConfig:
                 f"--color-background must be one of {', '.join(color.BACKGROUNDS)}, "
                 f"not {self.background!r}"
             )
+        if self.route == "naive" and self.smoothing.factor != 1:
+            # The manifest then shows the schedule that actually runs.
+            object.__setattr__(self, "smoothing", replace(self.smoothing, factor=1))
 
 
 class ColorStage(Stage):
@@ -63,13 +66,8 @@ class ColorStage(Stage):
     requires = ("parsing",)
 
     def setup(self) -> None:
-        smoothing = self.config.smoothing
-        if self.config.route == "naive":
-            smoothing = replace(smoothing, factor=1)
-        self.smoothing = smoothing
-        self.method = (
-            "naive" if smoothing.factor == 1 else f"{self.config.route}-x{smoothing.factor}"
-        )
+        route, factor = self.config.route, self.config.smoothing.factor
+        self.method = route if route == "naive" else f"{route}-x{factor}"
         self.device = None
         if self.config.route == "torch":
             from ..device import resolve_device
@@ -77,7 +75,7 @@ class ColorStage(Stage):
             self.device = resolve_device(self.context.device)
 
     def _maps(self, samples: list[Sample]) -> list[np.ndarray]:
-        options = {"smoothing": self.smoothing, "background": self.config.background}
+        options = {"smoothing": self.config.smoothing, "background": self.config.background}
         if self.device is None:
             return [color.color_map(s.image, s.parsing, **options) for s in samples]
         import torch
