@@ -6,12 +6,15 @@ from pathlib import Path
 
 import typer
 
+from facedata.features.color import Smoothing
 from facedata.features.components import ComponentSizes
 from facedata.features.edits import EditConfig
 from facedata.features.sketch import CLAHE_CLIP, SketchStyle
 from facedata.pipeline import BuildConfig, build
+from facedata.pipeline.color import ColorConfig
 from facedata.pipeline.config import DEFAULT_MAPS
 from facedata.pipeline.editing import EditsConfig
+from facedata.pipeline.hog import HogConfig
 from facedata.pipeline.maps import MaskConfig, ParsingConfig
 from facedata.pipeline.sketch import SketchConfig
 from facedata.sources import SOURCES, SourceConfig
@@ -61,6 +64,28 @@ def build_command(
     ),
     stroke_jitter: int = typer.Option(
         0, "--stroke-jitter", help="Draw each sketch stroke 1 to 1+N pixels wide (seeded)."
+    ),
+    color_route: str = typer.Option(
+        "fast",
+        "--color-route",
+        help="color.png smoothing: fast (coarse grid), naive (SC-FEGAN's full resolution) "
+        "or torch (coarse grid, batched on --device).",
+    ),
+    color_factor: int = typer.Option(
+        4, "--color-factor", help="Grid step of the fast and torch colour smoothing."
+    ),
+    color_background: str = typer.Option(
+        "median", "--color-background", help="color.png background: median or zero."
+    ),
+    hog_route: str = typer.Option(
+        "numpy", "--hog-route", help="HOG maps: numpy, or torch (batched on --device)."
+    ),
+    hog_cell: int = typer.Option(8, "--hog-cell", help="HOG cell side in pixels."),
+    hog_orientations: int = typer.Option(
+        9, "--hog-orientations", help="HOG orientation bins over 0-180 degrees."
+    ),
+    hog_channels: str = typer.Option(
+        "rgb", "--hog-channels", help="HOG input: rgb (strongest channel) or gray."
     ),
     split: str = typer.Option("auto", "--split", help="auto, celeba, scfegan or none."),
     partition_file: Path = typer.Option(
@@ -121,6 +146,14 @@ def build_command(
             method=sketch,
             weights=hed_weights,
             style=SketchStyle(clahe_clip=CLAHE_CLIP if clahe else None, width_jitter=stroke_jitter),
+        )
+        stage_configs["color"] = ColorConfig(
+            route=color_route,
+            background=color_background,
+            smoothing=Smoothing(factor=color_factor),
+        )
+        stage_configs["hog"] = HogConfig(
+            route=hog_route, orientations=hog_orientations, cell=hog_cell, channels=hog_channels
         )
         report = build(config, source, stage_configs, overwrite=overwrite, resume=resume)
     typer.echo(

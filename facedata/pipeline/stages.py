@@ -118,6 +118,8 @@ STAGES: dict[str, str] = {
     "face": "facedata.pipeline.maps:FaceStage",
     "hair": "facedata.pipeline.maps:HairStage",
     "mask": "facedata.pipeline.maps:MaskStage",
+    "color": "facedata.pipeline.color:ColorStage",
+    "hog": "facedata.pipeline.hog:HogStage",
     "components": "facedata.pipeline.editing:ComponentsStage",
     "edits": "facedata.pipeline.editing:EditsStage",
 }

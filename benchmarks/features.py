@@ -1,0 +1,161 @@
+"""Speed and fidelity of the colour and HOG maps, fast routes against their references.
+
+Run from the repository root::
+
+    PYTHONPATH=$PWD python benchmarks/features.py            # ~15 s
+    PYTHONPATH=$PWD python benchmarks/features.py --faces 8 --torch
+
+Colour maps: SC-FEGAN's full-resolution schedule (``naive``) against the coarse-grid route
+(``fast``), in milliseconds per 512 x 512 image, and the per-segment difference of their maps
+(largest channel difference of each segment's colour) on drawn demo faces (their own parsing)
+and on photographs split into 19 SLIC superpixels. HOG: ``skimage.feature.hog`` against
+:func:`facedata.features.hog.hog`, and ``visualize=True`` against :func:`render_glyphs`.
+Every time is the best of ``--repeat`` runs (the naive colour route runs once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import cv2
+import numpy as np
+
+from facedata.features import color, hog
+from facedata.pipeline.maps import resize_image, resize_labels
+from facedata.sources import SourceConfig, get_source
+from facedata.sources.demo import write_demo_tree
+
+SIZE = 512
+PHOTOS = ("astronaut", "coffee", "chelsea")
+
+
+def best_ms(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * min(times)
+
+
+def cases(n_faces: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, 512x512 RGB image, label map) for demo faces and segmented photographs."""
+    from skimage import data
+    from skimage.segmentation import slic
+
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        source = get_source(
+            SourceConfig(name="celebamask-hq", root=str(write_demo_tree(tmp, count=n_faces)))
+        )
+        for ref in source.refs():
+            sample = source.load(ref)
+            out.append(
+                (ref.key, resize_image(sample.image, SIZE), resize_labels(sample.parsing, SIZE))
+            )
+    for name in PHOTOS:
+        image = resize_image(getattr(data, name)(), SIZE)
+        labels = slic(image, n_segments=19, compactness=10, start_label=0)
+        out.append((name, image, np.minimum(labels, 18).astype(np.uint8)))
+    return out
+
+
+def segment_differences(a: np.ndarray, b: np.ndarray, labels: np.ndarray):
+    """Per present label: (largest channel difference between maps a and b, pixel count)."""
+    present = np.unique(labels)
+    first = {k: tuple(np.argwhere(labels == k)[0]) for k in present}
+    diff = np.array([np.abs(a[first[k]].astype(int) - b[first[k]]).max() for k in present])
+    return diff, np.bincount(labels.ravel())[present]
+
+
+def colour(n_faces: int, repeat: int, with_torch: bool) -> None:
+    rows = cases(n_faces)
+    naive_ms, fast_ms, torch_ms, diffs, areas, kinds = [], [], [], [], [], []
+    for name, image, labels in rows:
+        start = time.perf_counter()
+        naive = color.color_map(image, labels, smoothing=color.SCFEGAN)
+        naive_ms.append(1000 * (time.perf_counter() - start))
+        fast_ms.append(best_ms(lambda: color.color_map(image, labels), repeat))  # noqa: B023
+        fast = color.color_map(image, labels)
+        if with_torch:
+            import torch
+
+            images, label_maps = torch.from_numpy(image[None]), torch.from_numpy(labels[None])
+            torch_ms.append(best_ms(lambda: color.color_map(images, label_maps), repeat))  # noqa: B023
+        d, n = segment_differences(naive, fast, labels)
+        diffs.append(d)
+        areas.append(n)
+        kinds += ["photo" if name in PHOTOS else "face"] * len(d)
+    d, n, kinds = np.concatenate(diffs), np.concatenate(areas), np.array(kinds)
+    naive_mean, fast_mean = np.mean(naive_ms), np.mean(fast_ms)
+    print(
+        f"colour map, {len(rows)} images at {SIZE}x{SIZE} ({n_faces} demo faces, photos: "
+        f"{', '.join(PHOTOS)})"
+    )
+    print(f"  naive (factor 1)  {naive_mean:8.1f} ms/image")
+    print(f"  fast  (factor 4)  {fast_mean:8.1f} ms/image   {naive_mean / fast_mean:6.1f}x faster")
+    if torch_ms:
+        print(f"  torch (factor 4, CPU) {np.mean(torch_ms):6.1f} ms/image")
+    big = n >= 0.005 * SIZE * SIZE
+    print("  per-segment |fast - naive|, largest channel difference (0-255):")
+    for label, sel in (
+        ("all segments", np.ones_like(big)),
+        ("segments >= 0.5% of the image", big),
+        ("face segments", kinds == "face"),
+        ("photo segments", kinds == "photo"),
+    ):
+        print(
+            f"    {label:30s} n={sel.sum():3d}  max {d[sel].max():3d}  p95 "
+            f"{np.percentile(d[sel], 95):5.1f}  mean {d[sel].mean():5.2f}  "
+            f"pixel-weighted mean {np.average(d[sel], weights=n[sel]):5.2f}"
+        )
+
+
+def hog_speed(repeat: int, with_torch: bool) -> None:
+    from skimage import data
+    from skimage.feature import hog as skimage_hog
+
+    rgb = resize_image(data.astronaut(), SIZE)
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    print(f"HOG at {SIZE}x{SIZE}, 9 orientations, 8x8 cells, 3x3 blocks, L2-Hys")
+    for label, image, axis in (("RGB", rgb, -1), ("gray", gray, None)):
+        ref = best_ms(lambda: skimage_hog(image, channel_axis=axis), repeat)  # noqa: B023
+        ours = best_ms(lambda: hog.hog(image, channel_axis=axis), repeat)  # noqa: B023
+        err = np.abs(skimage_hog(image, channel_axis=axis) - hog.hog(image, channel_axis=axis))
+        print(
+            f"  {label:4s} skimage {ref:6.1f} ms   facedata {ours:5.1f} ms   {ref / ours:5.1f}x"
+            f"   max |diff| {err.max():.1e}"
+        )
+
+    def glyphs():
+        hist = hog.cell_histograms(rgb, channel_axis=-1)
+        return hog.render_glyphs(hist, shape=rgb.shape[:2])
+
+    ref = best_ms(lambda: skimage_hog(rgb, channel_axis=-1, visualize=True), max(1, repeat // 2))
+    ours = best_ms(glyphs, repeat)
+    print(
+        f"  glyphs: skimage visualize {ref:6.1f} ms   cell_histograms + render_glyphs "
+        f"{ours:5.1f} ms   {ref / ours:5.1f}x"
+    )
+    if with_torch:
+        import torch
+
+        batch = torch.from_numpy(np.stack([rgb] * 8))
+        ms = best_ms(lambda: hog.hog(batch, channel_axis=-1), repeat) / 8
+        print(f"  torch route on CPU, batch of 8: {ms:5.1f} ms/image")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--faces", type=int, default=3, help="demo faces for the colour maps")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per timing (best kept)")
+    parser.add_argument("--torch", action="store_true", help="also time the torch routes")
+    args = parser.parse_args()
+    hog_speed(args.repeat, args.torch)
+    colour(args.faces, args.repeat, args.torch)
+
+
+if __name__ == "__main__":
+    main()

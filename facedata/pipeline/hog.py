@@ -1,0 +1,125 @@
+"""The ``hog`` stage: per-cell HOG histograms (``hog.npy``) and their glyph image (``hog.png``)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..errors import ConfigError
+from ..features import hog
+from ..sample import Sample
+from .maps import record
+from .stages import Stage, guarded
+
+log = logging.getLogger(__name__)
+
+ROUTES = ("numpy", "torch")
+CHANNELS = ("rgb", "gray")
+
+
+@dataclass(frozen=True)
+class HogConfig:
+    """Options of the HOG maps.
+
+    Attributes
+    ----------
+    route : str
+        ``numpy`` (per sample on the CPU) or ``torch`` (batched on the build's device).
+    orientations : int
+        Orientation bins over [0, 180) degrees.
+    cell : int
+        Cell side in pixels.
+    channels : str
+        ``rgb`` (each pixel's strongest channel, as ``skimage.feature.hog`` with
+        ``channel_axis=-1``) or ``gray`` (OpenCV's luma first).
+    """
+
+    route: str = "numpy"
+    orientations: int = 9
+    cell: int = 8
+    channels: str = "rgb"
+
+    def __post_init__(self) -> None:
+        if self.route not in ROUTES:
+            raise ConfigError(f"--hog-route must be one of {', '.join(ROUTES)}, not {self.route!r}")
+        if self.channels not in CHANNELS:
+            raise ConfigError(
+                f"--hog-channels must be one of {', '.join(CHANNELS)}, not {self.channels!r}"
+            )
+        if self.orientations < 1 or self.cell < 2:
+            raise ConfigError(
+                f"--hog-orientations must be >= 1 and --hog-cell >= 2, got {self.orientations} "
+                f"and {self.cell}"
+            )
+
+
+class HogStage(Stage):
+    """``hog.npy``: (size // cell, size // cell, orientations) float16 cell histograms of the
+    image scaled to [0, 1]; ``hog.png``: (size, size) uint8 glyph image, 255 at its maximum.
+
+    See docs/hog.md for the exact definitions.
+    """
+
+    name = "hog"
+    fields = ("hog.npy", "hog.png")
+    Config = HogConfig
+
+    def setup(self) -> None:
+        self.device = None
+        if self.config.route == "torch":
+            from ..device import resolve_device
+
+            self.device = resolve_device(self.context.device)
+
+    def _input(self, image: np.ndarray) -> np.ndarray:
+        return image if self.config.channels == "rgb" else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+    def _maps(self, samples: list[Sample]) -> list[tuple[np.ndarray, np.ndarray]]:
+        images = np.stack([self._input(s.image) for s in samples])
+        if self.device is not None:
+            import torch
+
+            images = torch.from_numpy(images).to(self.device)
+        cell = (self.config.cell, self.config.cell)
+        hist = hog.cell_histograms(
+            images if self.device is not None else images[0],
+            orientations=self.config.orientations,
+            pixels_per_cell=cell,
+            channel_axis=-1 if self.config.channels == "rgb" else None,
+        )
+        glyphs = hog.glyph_image(
+            hog.render_glyphs(hist, pixels_per_cell=cell, shape=images.shape[1:3])
+        )
+        # Histograms are linear in the image scale: dividing by 255 gives those of image / 255.
+        hist = hist / 255
+        if self.device is None:
+            return [(hist.astype(np.float16), glyphs)]
+        import torch
+
+        hist = hist.to(torch.float16).cpu().numpy()
+        return list(zip(hist, glyphs.cpu().numpy()))
+
+    def _store(self, sample: Sample, maps: tuple[np.ndarray, np.ndarray]) -> None:
+        sample.fields["hog.npy"], sample.fields["hog.png"] = maps
+        record(sample, "hog", f"hog-{self.config.channels}-o{self.config.orientations}")
+
+    def run(self, samples: list[Sample]) -> None:
+        live = [s for s in samples if s.ok]
+        if self.device is None or not live:
+            super().run(samples)
+            return
+        try:
+            maps = self._maps(live)
+        except Exception:
+            # One bad sample must not fail the batch: redo it one sample at a time.
+            log.debug("hog: batched maps failed; retrying per sample", exc_info=True)
+            super().run(live)
+            return
+        for sample, sample_maps in zip(live, maps):
+            guarded(self.name, sample, self._store, sample_maps)
+
+    def process(self, sample: Sample) -> None:
+        self._store(sample, self._maps([sample])[0])
