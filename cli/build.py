@@ -7,8 +7,10 @@ from pathlib import Path
 import typer
 
 from facedata.pipeline import BuildConfig, build
+from facedata.pipeline.align import AlignConfig
 from facedata.pipeline.config import DEFAULT_MAPS
-from facedata.pipeline.maps import MaskConfig, ParsingConfig
+from facedata.pipeline.maps import MaskConfig
+from facedata.pipeline.parsing import ParsingConfig
 from facedata.sources import SOURCES, SourceConfig
 
 from .common import setup_logging, split_list, user_errors
@@ -25,7 +27,39 @@ def build_command(
         ",".join(DEFAULT_MAPS), "--maps", help="Comma-separated maps to compute."
     ),
     mask_kind: str = typer.Option("scfegan", "--mask-kind", help="Mask family for mask.png."),
-    parser: str = typer.Option("auto", "--parser", help="Label maps: annotations or auto."),
+    parser: str = typer.Option(
+        "auto",
+        "--parser",
+        help="Label maps: annotations, bisenet, parsenet, landmarks, or auto (annotations, "
+        "else a network whose weights are cached, else landmarks).",
+    ),
+    parsing_weights: str = typer.Option(
+        None,
+        "--parsing-weights",
+        help="Weight name or checkpoint for --parser bisenet/parsenet (default: the registered "
+        "parsing-bisenet / parsing-parsenet).",
+    ),
+    align: str = typer.Option(
+        "auto",
+        "--align",
+        help="ffhq (FFHQ crop from 68 landmarks), none, or auto: none for aligned sources "
+        "(celeba-hq, celebamask-hq, drawn demo faces), ffhq for photos (folder).",
+    ),
+    all_faces: bool = typer.Option(
+        False, "--all-faces", help="With FFHQ alignment, keep every face as sample <key>-f<i>."
+    ),
+    landmarks: bool = typer.Option(
+        True,
+        "--landmarks/--no-landmarks",
+        help="Find 68 landmarks on images that are not aligned here too (for metadata, masks "
+        "and the landmark parser).",
+    ),
+    detect_size: int = typer.Option(
+        640,
+        "--detect-size",
+        help="Longest side the face detector sees; raise it to find small faces in large "
+        "photos (slower).",
+    ),
     split: str = typer.Option("auto", "--split", help="auto, celeba, scfegan or none."),
     partition_file: Path = typer.Option(
         None, "--partition-file", help="CelebA list_eval_partition.txt (default: under --root)."
@@ -69,8 +103,14 @@ def build_command(
         root=str(root) if root else None,
         partition_file=str(partition_file) if partition_file else None,
     )
-    stage_configs = {"mask": MaskConfig(kind=mask_kind), "parsing": ParsingConfig(parser=parser)}
     with user_errors():
+        stage_configs = {
+            "mask": MaskConfig(kind=mask_kind),
+            "parsing": ParsingConfig(parser=parser, weights=parsing_weights),
+            "align": AlignConfig(
+                method=align, all_faces=all_faces, landmarks=landmarks, detect_size=detect_size
+            ),
+        }
         report = build(config, source, stage_configs, overwrite=overwrite, resume=resume)
     typer.echo(
         f"{report.written} samples written to {out} ({report.shards_built} shards built, "

@@ -48,7 +48,7 @@ class WeightSpec:
 REGISTRY: dict[str, WeightSpec] = {}
 
 #: Modules that register weights when imported (``facedata weights list`` imports them).
-PROVIDERS: list[str] = []
+PROVIDERS: list[str] = ["facedata.features.parsing"]
 
 
 def register(spec: WeightSpec) -> WeightSpec:

@@ -1,0 +1,1 @@
+"""Feature maps computed from images: HED edges and sketches, parsing, colour, HOG."""
