@@ -60,6 +60,9 @@ def build_command(
         help="Longest side the face detector sees; raise it to find small faces in large "
         "photos (slower).",
     ),
+    min_face_score: float = typer.Option(
+        0.3, "--min-face-score", help="Lowest dlib detector score accepted as a face."
+    ),
     split: str = typer.Option("auto", "--split", help="auto, celeba, scfegan or none."),
     partition_file: Path = typer.Option(
         None, "--partition-file", help="CelebA list_eval_partition.txt (default: under --root)."
@@ -108,7 +111,11 @@ def build_command(
             "mask": MaskConfig(kind=mask_kind),
             "parsing": ParsingConfig(parser=parser, weights=parsing_weights),
             "align": AlignConfig(
-                method=align, all_faces=all_faces, landmarks=landmarks, detect_size=detect_size
+                method=align,
+                all_faces=all_faces,
+                landmarks=landmarks,
+                detect_size=detect_size,
+                min_score=min_face_score,
             ),
         }
         report = build(config, source, stage_configs, overwrite=overwrite, resume=resume)

@@ -39,6 +39,8 @@ class AlignConfig:
         a face then simply has none.
     detect_size : int
         Longest image side the face detector sees (see :class:`LandmarkDetector`).
+    min_score : float
+        Lowest detector score accepted as a face.
     predictor : str or None
         A ``shape_predictor_68_face_landmarks.dat`` file; default: face-recognition-models'.
     """
@@ -47,6 +49,7 @@ class AlignConfig:
     all_faces: bool = False
     landmarks: bool = True
     detect_size: int = 640
+    min_score: float = 0.3
     predictor: str | None = None
 
     def __post_init__(self):
@@ -70,7 +73,9 @@ class AlignStage(Stage):
         never needs them)."""
         if self._detector is None:
             self._detector = LandmarkDetector(
-                self.config.predictor, detect_size=self.config.detect_size
+                self.config.predictor,
+                detect_size=self.config.detect_size,
+                min_score=self.config.min_score,
             )
         return self._detector
 
@@ -105,7 +110,8 @@ class AlignStage(Stage):
         if sample.landmarks is not None:  # the source knows its one face
             found = [(sample.landmarks, None)]
         else:
-            found = [(f.landmarks, f.score) for f in self.detector()(sample.image)]
+            faces = self.detector()(sample.image, thorough=self.config.all_faces)
+            found = [(f.landmarks, f.score) for f in faces]
         if not found:
             h, w = sample.image.shape[:2]
             raise FacedataError(
