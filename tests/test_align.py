@@ -152,9 +152,13 @@ def test_detector_finds_the_face_and_its_parts(detector, photo):
     assert detector(np.full((200, 300, 3), 128, np.uint8)) == []
 
 
-def test_config_rejects_unknown_method():
+def test_config_rejects_what_cannot_work():
     with pytest.raises(ConfigError, match="--align must be one of"):
         AlignConfig(method="mtcnn")
+    with pytest.raises(ConfigError, match="--all-faces crops each face"):
+        AlignConfig(method="none", all_faces=True)
+    with pytest.raises(ConfigError, match="--detect-size must be at least 64"):
+        AlignConfig(detect_size=32)
 
 
 def test_stage_keeps_aligned_sources_and_aligns_photos(detector, photo):

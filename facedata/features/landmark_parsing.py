@@ -28,7 +28,7 @@ _SUBPIXEL = 4  # fillPoly fractional bits: vertices to 1/16 px
 
 def _fill(labels: np.ndarray, polygon: np.ndarray, label: int) -> None:
     pts = np.round(np.asarray(polygon) * (1 << _SUBPIXEL)).astype(np.int32)
-    # Pixel centres are integers; fillPoly's fixed point treats them the same way.
+    # Sub-pixel vertices: fillPoly reads them as fixed point with _SUBPIXEL fractional bits.
     cv2.fillPoly(labels, [pts], label, cv2.LINE_8, _SUBPIXEL)
 
 

@@ -57,6 +57,10 @@ class AlignConfig:
             raise ConfigError(
                 f"--align must be one of {', '.join(ALIGN_METHODS)}, not {self.method!r}"
             )
+        if self.all_faces and self.method == "none":
+            raise ConfigError("--all-faces crops each face: it needs --align ffhq or auto")
+        if self.detect_size < 64:
+            raise ConfigError(f"--detect-size must be at least 64 pixels, not {self.detect_size}")
 
 
 class AlignStage(Stage):

@@ -57,8 +57,6 @@ class ParsingStage(Stage):
     Config = ParsingConfig
 
     def setup(self) -> None:
-        from ..features import parsing
-
         self._model = None
         self._network: str | None = None
         if self.config.parser in NETWORKS:
@@ -66,9 +64,9 @@ class ParsingStage(Stage):
             # Asked for by name: missing weights stop the shard at once, with the fix.
             self._load()
         elif self.config.parser == "auto":
-            self._network = next(
-                (a for a in NETWORKS if weights.available(parsing.ARCHS[a].weights)), None
-            )
+            from ..features.parsing import ARCHS  # registers the weights it names
+
+            self._network = next((a for a in NETWORKS if weights.available(ARCHS[a].weights)), None)
 
     def _load(self):
         from ..features import parsing
