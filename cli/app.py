@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import build, demo_data, inspect, preview, weights
+from . import build, demo_data, inspect, preview, verify, weights
 
 app = typer.Typer(
     help="facedata: face datasets → training shards for face inpainting and editing models.",
@@ -16,6 +16,7 @@ app.command("build")(build.build_command)
 app.command("inspect")(inspect.inspect_command)
 app.command("preview")(preview.preview_command)
 app.command("demo-data")(demo_data.demo_data_command)
+app.command("verify")(verify.verify_command)
 app.add_typer(weights.app, name="weights")
 
 

@@ -6,9 +6,12 @@ from pathlib import Path
 
 import typer
 
+from facedata.features.components import ComponentSizes
+from facedata.features.edits import EditConfig
 from facedata.pipeline import BuildConfig, build
 from facedata.pipeline.align import AlignConfig
 from facedata.pipeline.config import DEFAULT_MAPS
+from facedata.pipeline.editing import EditsConfig
 from facedata.pipeline.maps import MaskConfig
 from facedata.pipeline.parsing import ParsingConfig
 from facedata.sources import SOURCES, SourceConfig
@@ -62,6 +65,14 @@ def build_command(
     ),
     min_face_score: float = typer.Option(
         0.3, "--min-face-score", help="Lowest dlib detector score accepted as a face."
+    ),
+    component_sizes: str = typer.Option(
+        "128,160,192",
+        "--component-sizes",
+        help="components: eye, nose and mouth patch sides at 512² (scaled with --size).",
+    ),
+    edit_factor: str = typer.Option(
+        "0.25,0.75", "--edit-factor", help="edits: MIN,MAX of the factor towards the reference."
     ),
     split: str = typer.Option("auto", "--split", help="auto, celeba, scfegan or none."),
     partition_file: Path = typer.Option(
@@ -118,6 +129,10 @@ def build_command(
                 min_score=min_face_score,
             ),
         }
+        sizes = _numbers(component_sizes, int, 3, "--component-sizes")
+        stage_configs["components"] = ComponentSizes(*sizes)
+        factor = _numbers(edit_factor, float, 2, "--edit-factor")
+        stage_configs["edits"] = EditsConfig(edit=EditConfig(factor=factor))
         report = build(config, source, stage_configs, overwrite=overwrite, resume=resume)
     typer.echo(
         f"{report.written} samples written to {out} ({report.shards_built} shards built, "
@@ -143,3 +158,16 @@ def build_command(
             err=True,
         )
         raise typer.Exit(1)
+
+
+def _numbers(text: str, kind: type, count: int, flag: str) -> tuple:
+    """``"1,2,3"`` → ``(1, 2, 3)``, exactly ``count`` numbers of type ``kind``."""
+    try:
+        values = tuple(kind(v) for v in split_list(text))
+    except ValueError:
+        values = ()
+    if len(values) != count:
+        raise typer.BadParameter(
+            f"expected {count} comma-separated numbers, got {text!r}", param_hint=flag
+        )
+    return values

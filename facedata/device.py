@@ -21,3 +21,17 @@ def resolve_device(device: str = "auto"):
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"--device {device} was asked for but no CUDA GPU is visible; use cpu")
     return dev
+
+
+def task_device(device: str, index: int) -> str:
+    """The device of the ``index``-th shard task: ``cuda`` spreads tasks over every GPU.
+
+    With several GPUs, ``--device cuda`` (or ``auto``) sends task ``i`` to ``cuda:{i % n}``, so
+    concurrent workers share the GPUs evenly; a device with an index is kept as given.
+    """
+    if device not in ("auto", "cuda"):
+        return device
+    import torch
+
+    n = torch.cuda.device_count()  # counts devices without creating a CUDA context
+    return f"cuda:{index % n}" if n > 1 else device

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,10 +84,12 @@ class Face:
 
 @functools.lru_cache(maxsize=2)
 def _dlib_models(path: str):
-    # The predictor takes about half a second to read: share it within a process.
+    # The predictor takes about half a second to read: share it within a process. dlib's
+    # models are not safe to call from two threads at once (threaded Dask workers abort),
+    # hence the lock that goes with them.
     import dlib
 
-    return dlib.get_frontal_face_detector(), dlib.shape_predictor(path)
+    return dlib.get_frontal_face_detector(), dlib.shape_predictor(path), threading.Lock()
 
 
 class LandmarkDetector:
@@ -129,7 +132,7 @@ class LandmarkDetector:
         self.detect_size = detect_size
         self.max_upsample = max_upsample
         self.min_score = min_score
-        self._detector, self._predictor = _dlib_models(str(self.path))
+        self._detector, self._predictor, self._lock = _dlib_models(str(self.path))
 
     def __call__(self, image: np.ndarray, *, thorough: bool = False) -> list[Face]:
         """Detect faces in an ``(H, W, 3)`` RGB uint8 image; returns them largest first.
@@ -137,8 +140,6 @@ class LandmarkDetector:
         ``thorough`` detects at the largest upsampling at once, to find every face rather than
         stopping at the first step that finds one (four times slower per step).
         """
-        import dlib
-
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.dtype} "
                              f"{image.shape}")  # fmt: skip
@@ -150,6 +151,23 @@ class LandmarkDetector:
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
             small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         sx, sy = w / small.shape[1], h / small.shape[0]
+        with self._lock:
+            faces = self._detect(image, small, (sx, sy), thorough)
+        faces.sort(key=lambda f: (-f.area, -f.score))
+        return faces
+
+    def _detect(
+        self,
+        image: np.ndarray,
+        small: np.ndarray,
+        scale: tuple[float, float],
+        thorough: bool,
+    ) -> list[Face]:
+        """Boxes on ``small`` (``scale`` times smaller), landmarks on ``image``; the caller
+        holds the models' lock."""
+        import dlib
+
+        sx, sy = scale
         found: list = []
         steps = [self.max_upsample] if thorough else range(self.max_upsample + 1)
         for upsample in steps:
@@ -170,7 +188,6 @@ class LandmarkDetector:
             shape = self._predictor(image, full)
             points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
             faces.append(Face(box=box, score=float(score), landmarks=points))
-        faces.sort(key=lambda f: (-f.area, -f.score))
         return faces
 
 

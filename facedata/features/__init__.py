@@ -1,1 +1,1 @@
-"""Feature maps computed from images: HED edges and sketches, parsing, colour, HOG."""
+"""Maps computed from a face image and its label map: pure functions, array in, array out."""

@@ -7,11 +7,12 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..device import task_device
 from ..errors import ConfigError, FacedataError
 from ..sample import Sample, SampleRef
 from ..shards.reader import MANIFEST
@@ -36,6 +37,7 @@ class ShardTask:
     split: str
     index: int
     refs: tuple[SampleRef, ...]
+    device: str = "auto"
 
     @property
     def name(self) -> str:
@@ -56,6 +58,12 @@ class Plan:
     stages: list[tuple[str, bool]]
     stage_configs: dict[str, Any]
 
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every field a sample of this build carries, sorted."""
+        emitted = {f for n, emit in self.stages if emit for f in stage_class(n).fields}
+        return tuple(sorted({"jpg", "json"} | emitted))
+
 
 @dataclass
 class BuildReport:
@@ -75,33 +83,25 @@ class BuildReport:
         return len(self.failures) / self.attempted if self.attempted else 0.0
 
 
-# Stages are built once per worker process and reused by every task it runs.
-_STAGE_CACHE: dict[str, list[Stage]] = {}
+# Stages are built once per worker process and device, and reused by every task it runs.
+_STAGE_CACHE: dict[tuple[str, str], list[Stage]] = {}
 
 
-def _stages_for(plan: Plan) -> list[Stage]:
-    key = json.dumps(
-        [
-            plan.stages,
-            {k: asdict(v) for k, v in plan.stage_configs.items()},
-            plan.config.size,
-            plan.config.seed,
-            plan.config.device,
-        ],
+def _stages_for(plan: Plan, device: str) -> list[Stage]:
+    options = json.dumps(
+        [plan.stages, {k: asdict(v) for k, v in plan.stage_configs.items()},
+         plan.config.size, plan.config.seed],
         sort_keys=True,
-    )
-    if key not in _STAGE_CACHE:
-        context = StageContext(
-            size=plan.config.size, seed=plan.config.seed, device=plan.config.device
-        )
-        stages = [
-            stage_class(n)(plan.stage_configs[n], context, emit=emit) for n, emit in plan.stages
-        ]
+    )  # fmt: skip
+    if any(cached != options for cached, _ in _STAGE_CACHE):
+        _STAGE_CACHE.clear()  # another build in this process: free its networks
+    if (options, device) not in _STAGE_CACHE:
+        context = StageContext(size=plan.config.size, seed=plan.config.seed, device=device)
+        stages = [stage_class(n)(plan.stage_configs[n], context) for n, _ in plan.stages]
         for stage in stages:
             stage.setup()
-        _STAGE_CACHE.clear()
-        _STAGE_CACHE[key] = stages
-    return _STAGE_CACHE[key]
+        _STAGE_CACHE[options, device] = stages
+    return _STAGE_CACHE[options, device]
 
 
 def _load(source: Source, ref: SampleRef, split: str) -> Sample:
@@ -121,7 +121,9 @@ def build_shard(plan: Plan, task: ShardTask, on_sample=None) -> dict:
     ``on_sample(n)`` is called after every ``n`` samples (for a progress bar in-process).
     """
     out = Path(plan.out)
-    stages = _stages_for(plan)
+    stages = _stages_for(plan, task.device)
+    for stage in stages:
+        stage.start_shard()
     seconds: dict[str, float] = {}
     failures: list[dict] = []
     batch_size = max(1, plan.config.batch_size)
@@ -141,7 +143,7 @@ def build_shard(plan: Plan, task: ShardTask, on_sample=None) -> dict:
             for sample in batch:
                 if sample.ok:
                     sample.meta["seed"] = plan.config.seed
-                    guarded("write", sample, _write, writer)
+                    guarded("write", sample, _write, writer, plan.fields)
                 if not sample.ok:
                     stage_name, message = sample.error
                     failures.append(
@@ -170,8 +172,10 @@ def build_shard(plan: Plan, task: ShardTask, on_sample=None) -> dict:
     return stats
 
 
-def _write(sample: Sample, writer: ShardWriter) -> None:
-    writer.write(sample.key, {**sample.fields, "json": sample.meta})
+def _write(sample: Sample, writer: ShardWriter, fields: tuple[str, ...]) -> None:
+    # Stages that ran only because another needed them leave fields that were not asked for.
+    kept = {name: value for name, value in sample.fields.items() if name in fields}
+    writer.write(sample.key, {**kept, "json": sample.meta})
 
 
 def plan_tasks(refs: list[SampleRef], splits: list[str | None], shard_size: int) -> list[ShardTask]:
@@ -221,6 +225,8 @@ def _prepare_out(out: Path, state: dict, overwrite: bool) -> None:
             )
     elif out.is_dir() and any(out.iterdir()):
         raise ConfigError(f"{out} exists and is not a facedata build; choose an empty folder")
+    for stale in out.glob("*/.*.tmp-*"):  # left by a killed build; never a finished shard
+        stale.unlink()
     write_json_atomic(state_path, state)
 
 
@@ -278,7 +284,10 @@ def build(
         "split_rule": rule,
     }
     _prepare_out(out, resolved, overwrite)
-    tasks = plan_tasks(refs, splits, config.shard_size)
+    tasks = [
+        replace(t, device=task_device(config.device, i))
+        for i, t in enumerate(plan_tasks(refs, splits, config.shard_size))
+    ]
     plan = Plan(str(out), source, config, stages, configs)
 
     report = BuildReport(out=str(out), attempted=len(refs))
@@ -301,23 +310,9 @@ def build(
             report.shards_skipped += 1
         else:
             todo.append(task)
-    n_todo = sum(len(t.refs) for t in todo)
-    with tqdm(total=n_todo, unit="img", desc="build", disable=not config.progress) as bar:
-        inline = config.workers <= 1 and config.backend == "loky"
-        for stats in run_tasks(
-            _build_shard_safely,
-            [(plan, t, bar.update if inline else None) for t in todo],
-            workers=config.workers,
-            backend=config.backend,
-            scheduler=config.scheduler,
-        ):
-            results[stats["shard"]] = stats
-            if "error" in stats:
-                report.shard_errors.append(stats)
-            else:
-                report.shards_built += 1
-            if not inline:
-                bar.update(stats["attempted"])
+    with tqdm(total=sum(len(t.refs) for t in todo), unit="img", desc="build",
+              disable=not config.progress) as bar:  # fmt: skip
+        _run_pending(plan, todo, results, report, bar)
 
     ordered = [results[t.name] for t in tasks if t.name in results]
     report.failures = unsplit + [f for s in ordered for f in s.get("failures", [])]
@@ -334,15 +329,57 @@ def build(
         manifest = dict(resolved)
         manifest["build"] = asdict(config) | {"out": str(out)}
         manifest["maps"] = [n for n, emit in stages if emit and n != "resize"]
-        manifest["fields"] = sorted(
-            {"jpg", "json"} | {f for n, emit in stages if emit for f in stage_class(n).fields}
-        )
+        manifest["fields"] = list(plan.fields)
         manifest["splits"] = _split_table(tasks, results)
         manifest["attempted"] = report.attempted
         manifest["failed"] = len(report.failures)
         write_json_atomic(out / MANIFEST, manifest)
     report.seconds["total"] = time.perf_counter() - t_start
     return report
+
+
+def _run_pending(
+    plan: Plan, todo: list[ShardTask], results: dict, report: BuildReport, bar
+) -> None:
+    """Run shard tasks; when the executor itself breaks (a worker killed by the OOM killer),
+    the shards not finished are run once more on a fresh executor, then reported."""
+    config = plan.config
+    inline = config.workers <= 1 and config.backend == "loky"
+    pending = list(todo)
+    for attempt in range(2):
+        try:
+            for stats in run_tasks(
+                _build_shard_safely,
+                [(plan, t, bar.update if inline else None) for t in pending],
+                workers=config.workers,
+                backend=config.backend,
+                scheduler=config.scheduler,
+            ):
+                results[stats["shard"]] = stats
+                if "error" in stats:
+                    report.shard_errors.append(stats)
+                else:
+                    report.shards_built += 1
+                if not inline:
+                    bar.update(stats["attempted"])
+            return
+        except (FacedataError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # the executor broke, not one shard's code
+            log.warning(
+                "executor failed (%s); %s", exc, "retrying" if attempt == 0 else "giving up"
+            )
+            pending = [t for t in pending if t.name not in results]
+            error = f"worker lost: {type(exc).__name__}: {exc}"
+    for task in pending:
+        stats = {
+            "shard": task.name,
+            "split": task.split,
+            "attempted": len(task.refs),
+            "error": error,
+        }
+        results[task.name] = stats
+        report.shard_errors.append(stats)
 
 
 def _build_shard_safely(plan: Plan, task: ShardTask, on_sample=None) -> dict:

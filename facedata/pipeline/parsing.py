@@ -139,5 +139,4 @@ class ParsingStage(Stage):
         record(sample, "parsing", method)
         # The landmark parser draws no hair: say so, for hair.png and hair-based masks.
         sample.meta["parsing_has_hair"] = method != "landmarks"
-        if self.emit:
-            sample.fields["parsing.png"] = sample.parsing
+        sample.fields["parsing.png"] = sample.parsing

@@ -46,7 +46,7 @@ class Stage:
     name : str
         Map name used with ``--maps``.
     fields : tuple of str
-        Shard fields it writes when emitted.
+        Shard fields it writes (kept only when its map was asked for).
     Config : type
         Its frozen options dataclass.
     requires : tuple of str
@@ -58,13 +58,20 @@ class Stage:
     Config: ClassVar[type] = NoOptions
     requires: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, config: Any, context: StageContext, *, emit: bool = True):
+    def __init__(self, config: Any, context: StageContext):
         self.config = config
         self.context = context
-        self.emit = emit
 
     def setup(self) -> None:
         """Load what the stage needs (weights, tables); called once per worker."""
+
+    def start_shard(self) -> None:
+        """Forget per-shard state; called before a shard's first batch.
+
+        A stage that looks at earlier samples (e.g. to pick a reference among them) keeps
+        them only within one shard, so its output does not depend on which worker built
+        which shards before.
+        """
 
     def run(self, samples: list[Sample]) -> None:
         """Process a batch; the default calls :meth:`process` per healthy sample."""
@@ -102,6 +109,8 @@ STAGES: dict[str, str] = {
     "face": "facedata.pipeline.maps:FaceStage",
     "hair": "facedata.pipeline.maps:HairStage",
     "mask": "facedata.pipeline.maps:MaskStage",
+    "components": "facedata.pipeline.editing:ComponentsStage",
+    "edits": "facedata.pipeline.editing:EditsStage",
 }
 
 #: Stages that always run and are not map names a user picks.

@@ -1,0 +1,121 @@
+"""Stages for face-editing models: component patches and simulated label-map edits."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError, FacedataError
+from ..features.components import COMPONENTS, ComponentSizes, blank_boxes, component_boxes, crop
+from ..features.edits import EditConfig, random_edit
+from ..sample import Sample
+from ..seeding import sample_rng
+from .maps import record
+from .stages import Stage, guarded
+
+
+class ComponentsStage(Stage):
+    """Per component an image and a sketch patch, plus the rest of the face with them blanked.
+
+    Fields: ``{component}.jpg`` and ``{component}.sketch.png`` for ``l_eye``, ``r_eye``,
+    ``nose`` and ``mouth``; ``rest.jpg`` and ``rest.sketch.png``. Metadata ``components``:
+    per component ``{"box": [x0, y0, x1, y1], "from": "landmarks" | "labels" | "default"}``.
+    Sketch patches are cut from the ``sketch.png`` field of the ``sketch`` stage.
+    """
+
+    name = "components"
+    fields = tuple(
+        f"{part}.{kind}" for part in (*COMPONENTS, "rest") for kind in ("jpg", "sketch.png")
+    )
+    Config = ComponentSizes
+    requires = ("parsing", "sketch")
+
+    def process(self, sample: Sample) -> None:
+        sketch = sample.fields.get("sketch.png")
+        if not isinstance(sketch, np.ndarray):
+            raise FacedataError(
+                "components needs the sketch stage's sketch.png array in the sample; "
+                "check that the sketch map runs before components"
+            )
+        shape = sample.image.shape[:2]
+        if sketch.shape[:2] != shape:
+            raise FacedataError(f"sketch.png is {sketch.shape[:2]}, the image {shape}")
+        boxes = component_boxes(
+            shape, labels=sample.parsing, landmarks=sample.landmarks, sizes=self.config
+        )
+        for part, info in boxes.items():
+            sample.fields[f"{part}.jpg"] = crop(sample.image, info["box"])
+            sample.fields[f"{part}.sketch.png"] = crop(sketch, info["box"])
+        rects = [info["box"] for info in boxes.values()]
+        sample.fields["rest.jpg"] = blank_boxes(sample.image, rects)
+        sample.fields["rest.sketch.png"] = blank_boxes(sketch, rects)
+        sample.meta["components"] = boxes
+        record(sample, "components", "landmarks" if sample.landmarks is not None else "parsing")
+
+
+@dataclass(frozen=True)
+class EditsConfig:
+    """Simulated label edits.
+
+    Attributes
+    ----------
+    window : int
+        The reference is drawn among the last ``window`` samples of the same shard that
+        reached this stage healthy, before the sample itself.
+    edit : EditConfig
+        How the interpolation factor and the simple edits are drawn.
+    """
+
+    window: int = 16
+    edit: EditConfig = EditConfig()
+
+    def __post_init__(self) -> None:
+        if self.window < 1:
+            raise ConfigError(f"edits window must be at least 1, got {self.window}")
+
+
+class EditsStage(Stage):
+    """``parsing_edit.png``: the label map morphed towards a reference sample's, then edited.
+
+    The reference is another sample of the same shard: one of the ``window`` healthy samples
+    just before this one, picked with ``sample_rng(seed, key, "edit", 0)``. A shard's
+    composition depends only on the source, the split, ``--limit`` and ``--shard-size``, so
+    the choice is the same whatever the number of workers or the batch size. The first
+    sample of a shard has no reference and gets only the simple edits (factor 0).
+    Metadata ``edit``: ``{"reference": key or None, "factor": f, "operations": [...]}``.
+    """
+
+    name = "edits"
+    fields = ("parsing_edit.png",)
+    Config = EditsConfig
+    requires = ("parsing",)
+
+    def setup(self) -> None:
+        self.start_shard()
+
+    def start_shard(self) -> None:
+        self._recent: deque[tuple[str, np.ndarray]] = deque(maxlen=self.config.window)
+
+    def run(self, samples: list[Sample]) -> None:
+        for sample in samples:
+            if sample.ok:
+                guarded(self.name, sample, self.process)
+            if sample.ok:
+                self._recent.append((sample.key, sample.parsing))
+
+    def process(self, sample: Sample) -> None:
+        rng = sample_rng(self.context.seed, sample.key, "edit", 0)
+        ref_key, reference = None, None
+        if self._recent:
+            ref_key, reference = self._recent[int(rng.integers(len(self._recent)))]
+            if reference.shape != sample.parsing.shape:
+                raise FacedataError(
+                    f"reference {ref_key} is {reference.shape}, this label map "
+                    f"{sample.parsing.shape}"
+                )
+        edited, description = random_edit(sample.parsing, reference, rng, self.config.edit)
+        sample.fields["parsing_edit.png"] = edited
+        sample.meta["edit"] = {"reference": ref_key, **description}
+        record(sample, "edits", "sdf-interpolation")
