@@ -11,11 +11,13 @@ from facedata.features.components import ComponentSizes
 from facedata.features.edits import EditConfig
 from facedata.features.sketch import CLAHE_CLIP, SketchStyle
 from facedata.pipeline import BuildConfig, build
+from facedata.pipeline.align import AlignConfig
 from facedata.pipeline.color import ColorConfig
 from facedata.pipeline.config import DEFAULT_MAPS
 from facedata.pipeline.editing import EditsConfig
 from facedata.pipeline.hog import HogConfig
-from facedata.pipeline.maps import MaskConfig, ParsingConfig
+from facedata.pipeline.maps import MaskConfig
+from facedata.pipeline.parsing import ParsingConfig
 from facedata.pipeline.sketch import SketchConfig
 from facedata.sources import SOURCES, SourceConfig
 
@@ -40,7 +42,42 @@ def build_command(
     ),
     min_coverage: float = typer.Option(0.0, "--min-coverage", help="Redraw masks below this."),
     max_coverage: float = typer.Option(1.0, "--max-coverage", help="Redraw masks above this."),
-    parser: str = typer.Option("auto", "--parser", help="Label maps: annotations or auto."),
+    parser: str = typer.Option(
+        "auto",
+        "--parser",
+        help="Label maps: annotations, bisenet, parsenet, landmarks, or auto (annotations, "
+        "else a network whose weights are cached, else landmarks).",
+    ),
+    parsing_weights: str = typer.Option(
+        None,
+        "--parsing-weights",
+        help="Weight name or checkpoint for --parser bisenet/parsenet (default: the registered "
+        "parsing-bisenet / parsing-parsenet).",
+    ),
+    align: str = typer.Option(
+        "auto",
+        "--align",
+        help="ffhq (FFHQ crop from 68 landmarks), none, or auto: none for aligned sources "
+        "(celeba-hq, celebamask-hq, drawn demo faces), ffhq for photos (folder).",
+    ),
+    all_faces: bool = typer.Option(
+        False, "--all-faces", help="With FFHQ alignment, keep every face as sample <key>-f<i>."
+    ),
+    landmarks: bool = typer.Option(
+        True,
+        "--landmarks/--no-landmarks",
+        help="Find 68 landmarks on images that are not aligned here too (for metadata, masks "
+        "and the landmark parser).",
+    ),
+    detect_size: int = typer.Option(
+        640,
+        "--detect-size",
+        help="Longest side the face detector sees; raise it to find small faces in large "
+        "photos (slower).",
+    ),
+    min_face_score: float = typer.Option(
+        0.3, "--min-face-score", help="Lowest dlib detector score accepted as a face."
+    ),
     component_sizes: str = typer.Option(
         "128,160,192",
         "--component-sizes",
@@ -131,13 +168,22 @@ def build_command(
         partition_file=str(partition_file) if partition_file else None,
     )
     with user_errors():
-        mask = MaskConfig(
-            kind=mask_kind,
-            count=masks_per_sample,
-            min_coverage=min_coverage,
-            max_coverage=max_coverage,
-        )
-        stage_configs = {"mask": mask, "parsing": ParsingConfig(parser=parser)}
+        stage_configs = {
+            "mask": MaskConfig(
+                kind=mask_kind,
+                count=masks_per_sample,
+                min_coverage=min_coverage,
+                max_coverage=max_coverage,
+            ),
+            "parsing": ParsingConfig(parser=parser, weights=parsing_weights),
+            "align": AlignConfig(
+                method=align,
+                all_faces=all_faces,
+                landmarks=landmarks,
+                detect_size=detect_size,
+                min_score=min_face_score,
+            ),
+        }
         sizes = _numbers(component_sizes, int, 3, "--component-sizes")
         stage_configs["components"] = ComponentSizes(*sizes)
         factor = _numbers(edit_factor, float, 2, "--edit-factor")

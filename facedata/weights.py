@@ -48,7 +48,7 @@ class WeightSpec:
 REGISTRY: dict[str, WeightSpec] = {}
 
 #: Modules that register weights when imported (``facedata weights list`` imports them).
-PROVIDERS: list[str] = ["facedata.features.hed", "facedata.train.vgg"]
+PROVIDERS: list[str] = ["facedata.features.hed", "facedata.features.parsing", "facedata.train.vgg"]
 
 
 def register(spec: WeightSpec) -> WeightSpec:

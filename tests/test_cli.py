@@ -21,14 +21,14 @@ def test_demo_build_inspect_preview(tmp_path):
     out = tmp_path / "shards"
     result = invoke("build", "--src", "demo", "--out", out, "--size", 96, "--no-progress")
     assert result.exit_code == 0, result.output
-    assert "0 failed of 24" in result.output
+    assert "0 failed of 25" in result.output  # 24 drawn faces and the astronaut photo
     result = invoke("inspect", out, "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
-    assert sum(s["samples"] for s in summary["splits"].values()) == 24
+    assert sum(s["samples"] for s in summary["splits"].values()) == 25
     assert {"jpg", "parsing.png", "mask.png", "json"} <= set(summary["fields"])
     text = invoke("inspect", out).output
-    assert "failures: 0 of 24" in text and "split rule: celeba" in text
+    assert "failures: 0 of 25" in text and "split rule: celeba" in text
     result = invoke("preview", out, "--n", 3, "--tile", 64, "--out", tmp_path / "p.png")
     assert result.exit_code == 0, result.output
     grid = cv2.imread(str(tmp_path / "p.png"))

@@ -12,7 +12,6 @@ from cli.app import app
 from facedata.data import ShardDataset, binary_array, export_folders, shard_urls
 from facedata.errors import ConfigError, MissingDataError
 from facedata.masks import MaskContext, make_mask
-from facedata.pipeline.maps import resize_labels
 from facedata.seeding import sample_rng
 from facedata.shards.codec import decode
 from facedata.shards.reader import iter_samples, iter_shard, shard_paths
@@ -96,7 +95,7 @@ def test_fresh_masks_are_drawn_per_key_and_epoch(training_build):
     items = [item for _, item in zip(range(2 * len(samples)), ds)]
     for i, item in enumerate(items):
         key, epoch = item["__key__"], i // len(samples)
-        context = MaskContext(labels=resize_labels(samples[key]["parsing.png"], 32))
+        context = MaskContext.from_shard(samples[key], 32)
         direct, _ = make_mask("scfegan", 32, 32, sample_rng(5, key, "train-mask", epoch), context)
         assert torch.equal(item["mask"][0], torch.from_numpy(direct).float())
     assert not torch.equal(items[0]["mask"], items[len(samples)]["mask"])

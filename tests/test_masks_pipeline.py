@@ -51,7 +51,7 @@ def test_build_masks_round_trip_through_the_shard_reader(masked_build):
         assert meta["masks"]["shape"] == [3, 64, 64]
         assert meta["mask"]["kind"] == "mixed"
         assert meta["mask"]["family"] == meta["masks"]["items"][0]["family"]
-        context = MaskContext(labels=s["parsing.png"])
+        context = MaskContext.from_shard(s)
         for k, item in enumerate(meta["masks"]["items"]):
             assert item["coverage"] == round(coverage(masks[k]), 6)
             assert item["in_range"] == (0.1 <= item["coverage"] <= 0.6)

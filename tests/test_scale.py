@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from facedata.pipeline import BuildConfig, build
+from facedata.pipeline.align import AlignConfig
 from facedata.shards.verify import verify
 from facedata.shards.writer import ShardWriter
 from facedata.sources import SourceConfig
@@ -134,6 +135,7 @@ def test_hostile_folder_inputs_become_failure_lines(tmp_path):
     report = build(
         BuildConfig(out=str(out), size=32, maps=("mask",), progress=False, split="none"),
         SourceConfig("folder", root=str(root)),
+        {"align": AlignConfig(method="none")},  # noise, not faces: nothing to align
     )
     assert report.written == 2
     failures = {f["key"]: f for f in report.failures}

@@ -24,7 +24,6 @@ from torch.utils.data import IterableDataset
 
 from ..errors import ConfigError, CorruptShardError, MissingDataError
 from ..masks import GENERATORS, MaskContext, make_mask
-from ..pipeline.maps import resize_labels
 from ..seeding import sample_rng
 from ..shards.codec import decode
 from ..shards.reader import MANIFEST, iter_shard, shard_paths
@@ -244,15 +243,12 @@ class ShardDataset(IterableDataset):
         return item
 
     def _fresh_mask(self, raw: dict[str, Any], image: np.ndarray, epoch: int) -> np.ndarray:
-        stored = image.shape[0]
-        side = self.size or stored
-        labels = decode("parsing.png", raw["parsing.png"]) if "parsing.png" in raw else None
-        meta = decode("json", raw["json"]) if "json" in raw else {}
-        landmarks = meta.get("landmarks")
-        context = MaskContext(
-            labels=None if labels is None else resize_labels(labels, side),
-            landmarks=None if landmarks is None else np.asarray(landmarks) * (side / stored),
-        )
+        shard_sample = {"jpg": image}
+        for field in ("parsing.png", "json"):
+            if field in raw:
+                shard_sample[field] = decode(field, raw[field])
+        side = self.size or image.shape[0]
+        context = MaskContext.from_shard(shard_sample, side)
         rng = sample_rng(self.seed, raw["__key__"], "train-mask", epoch)
         mask, _ = make_mask(self.mask_kind, side, side, rng, context)
         return mask[None].astype(np.float32)

@@ -27,6 +27,25 @@ class MaskContext:
     labels: np.ndarray | None = None
     landmarks: np.ndarray | None = None
 
+    @classmethod
+    def from_shard(cls, sample: dict, side: int | None = None) -> MaskContext:
+        """The context of a decoded shard sample, for masks drawn at ``side`` pixels.
+
+        Uses its ``parsing.png`` (resized with nearest neighbour) and the ``landmarks`` of its
+        ``json`` metadata (scaled), exactly what the build's mask stage saw.
+        """
+        stored = sample["jpg"].shape[0]
+        side = side or stored
+        labels = sample.get("parsing.png")
+        if labels is not None and labels.shape[0] != side:
+            labels = cv2.resize(labels, (side, side), interpolation=cv2.INTER_NEAREST)
+        landmarks = sample.get("json", {}).get("landmarks")
+        if landmarks is not None:
+            landmarks = np.asarray(landmarks, np.float64)
+            if side != stored:
+                landmarks = landmarks * (side / stored)
+        return cls(labels=labels, landmarks=landmarks)
+
     @property
     def has_face(self) -> bool:
         """Whether a label map or landmarks are known."""

@@ -41,7 +41,8 @@ class OnlineMasks:
 
     The sample (a dict as yielded by :func:`facedata.shards.reader.iter_shard` or WebDataset
     with decoded fields) needs ``__key__`` and ``jpg`` (for the size); ``parsing.png`` is used
-    as the label map when present (needed by ``part``; it adds eyes and hair to ``scfegan``).
+    as the label map when present (needed by ``part``; it adds eyes and hair to ``scfegan``),
+    and the landmarks of its ``json`` metadata when present.
     The returned dict adds ``mask`` ((H, W) uint8, 1 = hole) and ``mask_coverage`` (float).
 
     Examples
@@ -65,7 +66,7 @@ class OnlineMasks:
         n = self._seen.get(key, 0)
         self._seen[key] = n + 1
         rng = sample_rng(self.seed, key, f"mask-online-{_base_seed()}", n)
-        context = MaskContext(labels=sample.get("parsing.png"))
+        context = MaskContext.from_shard(sample)
         mask, info = self.spec.draw(rng, height, width, context)
         return {**sample, "mask": mask, "mask_coverage": info["coverage"]}
 

@@ -139,6 +139,7 @@ def build_shard(plan: Plan, task: ShardTask, on_sample=None) -> dict:
                 _load(plan.source, r, task.split) for r in task.refs[start : start + batch_size]
             ]
             seconds["load"] = seconds.get("load", 0.0) + time.perf_counter() - t0
+            n_refs = len(batch)  # a stage may replace a sample by several (one per face)
             for stage in stages:
                 t0 = time.perf_counter()
                 stage.run(batch)
@@ -160,7 +161,7 @@ def build_shard(plan: Plan, task: ShardTask, on_sample=None) -> dict:
                     )
             seconds["encode+write"] = seconds.get("encode+write", 0.0) + time.perf_counter() - t0
             if on_sample:
-                on_sample(len(batch))
+                on_sample(n_refs)
     stats = {
         "shard": task.name,
         "split": task.split,

@@ -1,4 +1,4 @@
-"""The stages of the core maps: resizing, parsing labels, face and hair regions, masks."""
+"""The stages of the core maps: resizing, face and hair regions, masks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..errors import ConfigError, FacedataError
+from ..align.detect import landmark_meta
+from ..errors import ConfigError
 from ..labels import face_mask, hair_mask
 from ..masks import MaskContext, MaskSpec, pack_masks
 from ..sample import Sample
@@ -66,41 +67,13 @@ class ResizeStage(Stage):
         sample.meta["original_size"] = sample.meta.get("original_size", [int(w), int(h)])
         sample.image = resize_image(sample.image, size)
         if sample.landmarks is not None:
-            sample.landmarks = (sample.landmarks * (size / w)).astype(np.float32)
+            # Rounded as the metadata stores them, so maps drawn from landmarks (masks) can be
+            # redrawn exactly from a shard alone.
+            sample.landmarks = np.round(sample.landmarks.astype(np.float64) * (size / w), 2)
+            sample.meta.update(landmark_meta(sample.landmarks))  # in the output frame
         if sample.parsing is not None:
             sample.parsing = resize_labels(sample.parsing, size)
         sample.fields["jpg"] = sample.image
-
-
-@dataclass(frozen=True)
-class ParsingConfig:
-    """Where label maps come from.
-
-    Attributes
-    ----------
-    parser : str
-        ``annotations`` (the dataset's own), or ``auto`` (annotations where they exist).
-    """
-
-    parser: str = "auto"
-
-
-class ParsingStage(Stage):
-    """The 19-class label map (``parsing.png``, official ids 0-18)."""
-
-    name = "parsing"
-    fields = ("parsing.png",)
-    Config = ParsingConfig
-
-    def process(self, sample: Sample) -> None:
-        if sample.parsing is None:
-            raise FacedataError(
-                f"no parsing annotations for this sample and parser {self.config.parser!r} "
-                "cannot compute one; use a source with annotations or drop parsing-based maps "
-                "from --maps"
-            )
-        record(sample, "parsing", sample.meta.get("parsing_method", "annotations"))
-        sample.fields["parsing.png"] = sample.parsing
 
 
 class FaceStage(Stage):

@@ -112,8 +112,9 @@ def guarded(stage: str, sample: Sample, fn, *args) -> None:
 
 #: Map name → "module:Class", in execution order.
 STAGES: dict[str, str] = {
+    "align": "facedata.pipeline.align:AlignStage",  # native resolution, before resize
     "resize": "facedata.pipeline.maps:ResizeStage",
-    "parsing": "facedata.pipeline.maps:ParsingStage",
+    "parsing": "facedata.pipeline.parsing:ParsingStage",
     "sketch": "facedata.pipeline.sketch:SketchStage",
     "face": "facedata.pipeline.maps:FaceStage",
     "hair": "facedata.pipeline.maps:HairStage",
@@ -125,7 +126,7 @@ STAGES: dict[str, str] = {
 }
 
 #: Stages that always run and are not map names a user picks.
-ALWAYS = ("resize",)
+ALWAYS = ("align", "resize")
 
 
 def stage_class(name: str) -> type[Stage]:

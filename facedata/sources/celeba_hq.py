@@ -41,7 +41,11 @@ class CelebAHQ(Source):
                 key=f"{self.name}-{i:06d}",
                 path=str(folder / f"{i}.jpg"),
                 orig_file=mapping.get(i),
-                meta={"celeba_hq_id": i, "file": str(Path(folder.name) / f"{i}.jpg")}
+                meta={
+                    "celeba_hq_id": i,
+                    "file": str(Path(folder.name) / f"{i}.jpg"),
+                    "aligned": True,
+                }
                 | ({"celeba_file": mapping[i]} if i in mapping else {}),
             )
             for i in ids

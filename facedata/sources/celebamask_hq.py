@@ -103,7 +103,7 @@ class CelebAMaskHQ(Source):
         refs = []
         for i in ids:
             file = f"{i}.jpg"
-            meta: dict = {"celeba_hq_id": i, "file": f"{IMAGES}/{file}"}
+            meta: dict = {"celeba_hq_id": i, "file": f"{IMAGES}/{file}", "aligned": True}
             if i in mapping:
                 meta["celeba_file"] = mapping[i]
             if file in attributes:

@@ -2,7 +2,9 @@
 
 The faces are drawn as overlapping part shapes, saved as per-part PNGs exactly as CelebAMask-HQ
 ships them, and read back through the real :class:`CelebAMaskHQ` reader, so a demo build
-exercises the same code as a real one. Nothing is downloaded.
+exercises the same code as a real one. Beside them, real photographs that ship inside
+scikit-image (``photos/``, no annotations, not aligned) take the other route: detection,
+landmarks, FFHQ alignment and a computed label map. Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -15,16 +17,22 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..io.images import read_image
 from ..labels import CLASSES, LABEL
+from ..sample import Sample, SampleRef
 from ..weights import home
-from .base import SourceConfig
+from .base import SourceConfig, safe_key
 from .celebamask_hq import ANNOTATIONS, ATTRIBUTES, IMAGES, MAPPING, POSE, CelebAMaskHQ, merge_parts
 
 #: Bump when the drawing changes, so cached trees are rebuilt.
-DEMO_VERSION = 1
+DEMO_VERSION = 2
 DEMO_COUNT = 24
 MASK_SIZE = 512
 IMAGE_SIZE = 1024
+
+#: Photographs from ``skimage.data`` (public domain) added to the cached demo tree.
+PHOTOS = ("astronaut",)
+PHOTO_DIR = "photos"
 
 ATTRIBUTE_NAMES = (
     "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose "
@@ -252,6 +260,23 @@ def write_demo_tree(out: str | os.PathLike, *, count: int = DEMO_COUNT, seed: in
     return out
 
 
+def write_photos(root: str | os.PathLike) -> None:
+    """Add :data:`PHOTOS` as ``photos/<name>.png`` to a demo tree, in the train split.
+
+    The partition file gains a line per photo (its name stands in for a CelebA file name),
+    as CelebA's own partition lists far more files than CelebA-HQ has.
+    """
+    from skimage import data
+
+    root = Path(root)
+    (root / PHOTO_DIR).mkdir(parents=True, exist_ok=True)
+    with open(root / "list_eval_partition.txt", "a") as partition:
+        for name in PHOTOS:
+            rgb = getattr(data, name)()
+            cv2.imwrite(str(root / PHOTO_DIR / f"{name}.png"), rgb[..., ::-1])
+            partition.write(f"{name}.png 0\n")
+
+
 def demo_root() -> Path:
     """The cached demo tree, written on first use (atomically, so a crash leaves none)."""
     root = home() / f"demo-v{DEMO_VERSION}"
@@ -260,6 +285,7 @@ def demo_root() -> Path:
         tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=".demo-"))
         try:
             write_demo_tree(tmp)
+            write_photos(tmp)
             if root.exists():
                 shutil.rmtree(root)
             os.replace(tmp, root)
@@ -278,3 +304,25 @@ class Demo(CelebAMaskHQ):
     def __init__(self, config: SourceConfig):
         root = config.root or str(demo_root())
         super().__init__(SourceConfig(**{**config.__dict__, "root": root}))
+
+    def refs(self) -> list[SampleRef]:
+        photos = self.root / PHOTO_DIR
+        return super().refs() + [
+            SampleRef(
+                key=f"{self.key_prefix}-{safe_key(path.stem)}",
+                path=str(path),
+                orig_file=path.name,
+                meta={
+                    "file": f"{PHOTO_DIR}/{path.name}",
+                    "aligned": False,
+                    "credit": "scikit-image data (public domain)",
+                },
+            )
+            for path in (sorted(photos.glob("*.png")) if photos.is_dir() else [])
+        ]
+
+    def load(self, ref: SampleRef) -> Sample:
+        if "celeba_hq_id" in ref.meta:
+            return super().load(ref)
+        image, _ = read_image(ref.path)  # written here as 8-bit RGB: nothing to convert
+        return Sample(key=ref.key, image=image, meta=dict(ref.meta))

@@ -1,0 +1,142 @@
+"""The ``parsing`` stage: a 19-class label map for every sample, annotated or not.
+
+Runs after ``resize``: images are ``size`` x ``size`` and landmarks are in that frame. Samples
+that go to a network are parsed together, one forward pass per batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import weights
+from ..errors import ConfigError, FacedataError
+from ..sample import Sample
+from .maps import record
+from .stages import Stage, guarded
+
+PARSERS = ("auto", "annotations", "bisenet", "parsenet", "landmarks")
+NETWORKS = ("bisenet", "parsenet")
+
+
+@dataclass(frozen=True)
+class ParsingConfig:
+    """Where label maps come from.
+
+    Attributes
+    ----------
+    parser : str
+        ``annotations`` (the dataset's own; a sample without them fails), ``bisenet`` or
+        ``parsenet`` (facexlib's networks, for every sample), ``landmarks`` (drawn from the 68
+        landmarks, no hair), or ``auto``: annotations where the sample has them, else a network
+        whose weights are cached (BiSeNet first), else landmarks.
+    weights : str or None
+        Weight name or checkpoint file for ``bisenet``/``parsenet``; default: the registered
+        ``parsing-bisenet``/``parsing-parsenet``.
+    """
+
+    parser: str = "auto"
+    weights: str | None = None
+
+    def __post_init__(self):
+        if self.parser not in PARSERS:
+            raise ConfigError(f"--parser must be one of {', '.join(PARSERS)}, not {self.parser!r}")
+        if self.weights is not None and self.parser not in NETWORKS:
+            raise ConfigError(
+                "--parsing-weights needs --parser bisenet or --parser parsenet (it names the "
+                "network's checkpoint)"
+            )
+
+
+class ParsingStage(Stage):
+    """The 19-class label map (``parsing.png``, official ids 0-18)."""
+
+    name = "parsing"
+    fields = ("parsing.png",)
+    Config = ParsingConfig
+
+    def setup(self) -> None:
+        self._model = None
+        self._network: str | None = None
+        if self.config.parser in NETWORKS:
+            self._network = self.config.parser
+            # Asked for by name: missing weights stop the shard at once, with the fix.
+            self._load()
+        elif self.config.parser == "auto":
+            from ..features.parsing import ARCHS  # registers the weights it names
+
+            self._network = next((a for a in NETWORKS if weights.available(ARCHS[a].weights)), None)
+
+    def _load(self):
+        from ..features import parsing
+
+        if self._model is None:
+            self._model = parsing.load(
+                self.config.weights, arch=self._network, device=self.context.device
+            )
+        return self._model
+
+    def _method(self, sample: Sample) -> str:
+        parser = self.config.parser
+        if parser == "annotations" and sample.parsing is None:
+            raise FacedataError(
+                "this sample has no parsing annotations; use --parser auto, bisenet, parsenet "
+                "or landmarks for unannotated images"
+            )
+        if parser == "landmarks" and sample.landmarks is None:
+            raise FacedataError(
+                "no face landmarks for the landmark parser (no face was found, or --no-landmarks "
+                "was given)"
+            )
+        if parser != "auto":
+            return parser
+        if sample.parsing is not None:
+            return "annotations"
+        if self._network is not None:
+            return self._network
+        if sample.landmarks is not None:
+            return "landmarks"
+        raise FacedataError(
+            "no parsing annotations, no cached parsing weights and no face landmarks for this "
+            "sample; run `facedata weights fetch parsing-bisenet` (or `facedata weights add`), "
+            "or keep landmarks on"
+        )
+
+    def run(self, samples: list[Sample]) -> None:
+        to_network: list[Sample] = []
+        for sample in samples:
+            if sample.ok:
+                guarded(self.name, sample, self._route, to_network)
+        if to_network:
+            # One forward pass for the batch; a failure there fails each of its samples.
+            carrier = to_network[0]
+            guarded(self.name, carrier, self._parse_network, to_network)
+            for sample in to_network[1:]:
+                if not carrier.ok:
+                    sample.fail(*carrier.error)
+
+    def _route(self, sample: Sample, to_network: list[Sample]) -> None:
+        method = self._method(sample)
+        if method in NETWORKS:
+            to_network.append(sample)
+            return
+        if method == "landmarks":
+            from ..features.landmark_parsing import landmark_parsing
+
+            sample.parsing = landmark_parsing(sample.landmarks, sample.image.shape[:2])
+        self._finish(sample, method)
+
+    def _parse_network(self, _carrier: Sample, samples: list[Sample]) -> None:
+        from ..features.parsing import parse
+
+        labels = parse(self._load(), np.stack([s.image for s in samples]))
+        for sample, label_map in zip(samples, labels):
+            sample.parsing = label_map
+            self._finish(sample, self._network)
+
+    def _finish(self, sample: Sample, method: str) -> None:
+        record(sample, "parsing", method)
+        # The landmark parser draws no hair: say so, for hair.png and hair-based masks.
+        sample.meta["parsing_has_hair"] = method != "landmarks"
+        sample.fields["parsing.png"] = sample.parsing
