@@ -34,40 +34,15 @@ def demo_tree(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def training_build(demo_tree, tmp_path_factory):
-    """A 64² build of the demo tree (shards of 4) plus sketch.png, color.png and hog.npy.
-
-    The sketch, colour and HOG stages live in other modules; their fields are synthesised
-    here (Canny edges, a box blur, random histograms) in the real formats, so readers and
-    trainers can be tested on complete shards. Read-only.
-    """
-    import json
-
-    import cv2
-    import numpy as np
-
+    """A 64² build of the demo tree (shards of 4) with every map a trainer reads. Read-only."""
     from facedata.pipeline import BuildConfig, build
-    from facedata.shards.reader import iter_shard, load_manifest, shard_paths
-    from facedata.shards.writer import ShardWriter
+    from facedata.pipeline.sketch import SketchConfig
     from facedata.sources import SourceConfig
 
-    base = tmp_path_factory.mktemp("base") / "shards"
-    build(
-        BuildConfig(out=str(base), size=64, shard_size=4, progress=False),
-        SourceConfig(name="celebamask-hq", root=str(demo_tree)),
-    )
     out = tmp_path_factory.mktemp("training") / "shards"
-    rng = np.random.default_rng(0)
-    for shard in shard_paths(base):
-        with ShardWriter(out / shard.relative_to(base)) as writer:
-            for sample in iter_shard(shard):
-                key = sample.pop("__key__")
-                image = sample["jpg"]
-                sample["sketch.png"] = cv2.Canny(image, 80, 160)
-                sample["color.png"] = cv2.blur(image, (9, 9))
-                sample["hog.npy"] = rng.random((8, 8, 9)).astype(np.float16)
-                writer.write(key, sample)
-    manifest = load_manifest(base)
-    manifest["fields"] = sorted([*manifest["fields"], "sketch.png", "color.png", "hog.npy"])
-    manifest["maps"] = [*manifest["maps"], "sketch", "color", "hog"]
-    (out / "manifest.json").write_text(json.dumps(manifest))
+    build(
+        BuildConfig(out=str(out), size=64, shard_size=4, progress=False),
+        SourceConfig(name="celebamask-hq", root=str(demo_tree)),
+        {"sketch": SketchConfig(method="xdog")},
+    )
     return out

@@ -22,7 +22,11 @@ SIZE = 128
 build_module = importlib.import_module("facedata.pipeline.build")
 
 
+CORE_MAPS = ("parsing", "face", "hair", "mask")
+
+
 def run(out, root, **kw):
+    kw = {"maps": CORE_MAPS} | kw
     config = BuildConfig(out=str(out), size=SIZE, shard_size=4, progress=False, **kw)
     return build(config, SourceConfig("celebamask-hq", root=str(root)))
 
@@ -145,7 +149,14 @@ def test_other_options_need_overwrite(tmp_path, demo_tree):
     with pytest.raises(ConfigError, match="--overwrite"):
         run(tmp_path / "out", demo_tree, seed=9)
     report = build(
-        BuildConfig(out=str(tmp_path / "out"), size=SIZE, shard_size=4, seed=9, progress=False),
+        BuildConfig(
+            out=str(tmp_path / "out"),
+            size=SIZE,
+            shard_size=4,
+            seed=9,
+            progress=False,
+            maps=CORE_MAPS,
+        ),
         SourceConfig("celebamask-hq", root=str(demo_tree)),
         overwrite=True,
     )

@@ -32,9 +32,8 @@ def test_demo_build_inspect_preview(tmp_path):
     result = invoke("preview", out, "--n", 3, "--tile", 64, "--out", tmp_path / "p.png")
     assert result.exit_code == 0, result.output
     grid = cv2.imread(str(tmp_path / "p.png"))
-    assert grid.shape[0] == 3 * 64 and grid.shape[1] == 64 * len(
-        [f for f in ("jpg", "parsing.png", "face.png", "hair.png", "mask.png")]
-    )
+    # Default maps: image, parsing, face, hair, mask, sketch, colour and HOG glyphs.
+    assert grid.shape[:2] == (3 * 64, 8 * 64)
     # A second run resumes: nothing to rebuild.
     again = invoke("build", "--src", "demo", "--out", out, "--size", 96, "--no-progress")
     assert "0 shards built, 3 already complete" in again.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 #: Maps computed when ``--maps`` is not given.
-DEFAULT_MAPS: tuple[str, ...] = ("parsing", "face", "hair", "mask")
+DEFAULT_MAPS: tuple[str, ...] = ("parsing", "face", "hair", "mask", "sketch", "color", "hog")
 
 #: Options that change how a build runs but not a byte of its output.
 EXECUTION_FIELDS = ("out", "workers", "backend", "scheduler", "batch_size", "progress")
