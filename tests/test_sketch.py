@@ -7,8 +7,12 @@ import logging
 import cv2
 import numpy as np
 import pytest
+import sketch_reference as reference
 import torch
 from hed_weights import bsds_state
+from scipy.ndimage import gaussian_filter1d
+from skimage import data
+from skimage.morphology import thin as skimage_thin
 from typer.testing import CliRunner
 
 from facedata import weights
@@ -34,6 +38,19 @@ def soft_lines(shape=(128, 128), specks=(), seed=0):
     return np.clip(edge / edge.max() * 0.9, 0, 1)
 
 
+@pytest.fixture(scope="module")
+def astronaut_edges():
+    """XDoG strength of scikit-image's astronaut photo at 512 px (real texture, many junctions)."""
+    image = cv2.resize(data.astronaut(), (512, 512), interpolation=cv2.INTER_AREA)
+    return image, sketch.xdog_edges(image, sigma=1.4)
+
+
+def mean_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean distance (px) from the pixels of ``a`` to the nearest pixel of ``b``."""
+    to_b = cv2.distanceTransform((~b).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return float(to_b[a].mean())
+
+
 def near(mask: np.ndarray, other: np.ndarray, radius: int) -> np.ndarray:
     """Pixels of ``mask`` within ``radius`` of a pixel of ``other``."""
     grown = cv2.dilate(other.astype(np.uint8), np.ones((2 * radius + 1,) * 2, np.uint8)) > 0
@@ -55,6 +72,12 @@ class TestSteps:
         out = sketch.nms(np.exp(-(dist**2) / 8.0), sigma=2.0)
         inner = out[8:-8, 8:-8] > 0
         assert inner.any() and (dist[8:-8, 8:-8][inner] < 1.0).all()
+
+    def test_nms_matches_the_trigonometric_direction(self, astronaut_edges):
+        _, edge = astronaut_edges
+        fast, slow = sketch.nms(edge), reference.nms(edge)
+        assert fast.dtype == np.float32
+        assert (fast != slow).mean() < 1e-4  # only float near-ties may differ
 
     def test_thin_gives_one_pixel(self):
         bar = np.zeros((40, 60), bool)
@@ -79,11 +102,61 @@ class TestSteps:
         cv2.line(lines, (40, 30), (60, 30), 1, 1)  # a T junction
         lines = sketch.thin(lines.astype(bool))
         strokes = sketch.trace_strokes(lines)
-        drawn = np.zeros_like(lines)
+        drawn = np.zeros(lines.shape, int)
         for points, _ in strokes:
-            drawn[points[:, 1].astype(int), points[:, 0].astype(int)] = True
-        np.testing.assert_array_equal(drawn, lines)
+            drawn[points[:, 1].astype(int), points[:, 0].astype(int)] += 1
+        np.testing.assert_array_equal(drawn, lines)  # every pixel, once
         assert sum(closed for _, closed in strokes) == 1
+        # The T: the junction pixel alone, and three strokes ending beside it.
+        lengths = sorted(len(points) for points, closed in strokes if not closed)
+        assert lengths[0] == 1 and len(lengths) == 4 and sum(lengths) == lines[:, 35:].sum()
+
+    def test_strokes_are_pixel_paths(self, astronaut_edges):
+        _, edge = astronaut_edges
+        lines = sketch.remove_specks(sketch.thin(sketch.nms(edge) >= 0.1), min_pixels=10)
+        strokes = sketch.trace_strokes(lines)
+        count = np.zeros(lines.shape, int)
+        for points, closed in strokes:
+            xy = points.astype(int)
+            count[xy[:, 1], xy[:, 0]] += 1
+            steps = np.abs(np.diff(xy, axis=0)).max(axis=1) if len(xy) > 1 else np.ones(1)
+            assert (steps == 1).all()  # consecutive points are 8-neighbours
+            if closed:
+                assert np.abs(xy[0] - xy[-1]).max() == 1 and len(xy) >= 4
+        np.testing.assert_array_equal(count, lines)
+        assert sum(closed for _, closed in strokes) > 0
+
+    def test_thin_matches_scikit_image(self, astronaut_edges):
+        _, edge = astronaut_edges
+        lines = edge >= 25 / 255  # 2-10 px wide lines and blobs
+        np.testing.assert_array_equal(sketch.thin(lines), skimage_thin(lines))
+        blobs = np.random.default_rng(0).random((64, 80)) < 0.55
+        np.testing.assert_array_equal(sketch.thin(blobs), skimage_thin(blobs))
+
+    def test_smoothing_matches_a_filter_per_stroke(self, astronaut_edges):
+        _, edge = astronaut_edges
+        photo = sketch.remove_specks(sketch.thin(sketch.nms(edge) >= 0.1), min_pixels=10)
+        loops = np.zeros((96, 96), np.uint8)  # loops shorter than the filter, and arcs
+        rng = np.random.default_rng(3)
+        for cx, cy in np.stack(np.meshgrid([16, 48, 80], [16, 48, 80]), -1).reshape(-1, 2):
+            axes = tuple(int(a) for a in rng.integers(2, 12, 2))
+            end = 360 if rng.random() < 0.7 else 200
+            cv2.ellipse(loops, (int(cx), int(cy)), axes, float(rng.uniform(0, 180)), 0, end, 1)
+        loops = sketch.thin(loops > 0)
+        assert sum(closed for _, closed in sketch.trace_strokes(loops)) >= 3
+        for lines in (photo, loops):
+            expected = np.zeros(lines.shape, np.uint8)
+            for points, closed in sketch.trace_strokes(lines):
+                if len(points) > 2:
+                    mode = "wrap" if closed else "nearest"
+                    smooth = gaussian_filter1d(points, 1.5, axis=0, mode=mode)
+                    if not closed:
+                        smooth[[0, -1]] = points[[0, -1]]
+                    points = smooth
+                fixed = np.rint(points * 16).astype(np.int32)
+                fixed = np.repeat(fixed, 2, axis=0) if len(fixed) == 1 else fixed
+                cv2.polylines(expected, [fixed], closed, 1, 1, cv2.LINE_8, shift=4)
+            np.testing.assert_array_equal(sketch.smooth_strokes(lines, sigma=1.5), expected > 0)
 
     def test_smoothing_with_zero_sigma_is_a_round_trip(self):
         lines = sketch.thin(sketch.nms(soft_lines()) >= 0.1)
@@ -143,6 +216,21 @@ class TestClean:
         line = sketch.clean(soft_lines()) > 0
         blocks = line[:-1, :-1] & line[1:, :-1] & line[:-1, 1:] & line[1:, 1:]
         assert not blocks.any()
+
+    def test_xdog_matches_the_formula(self, astronaut_edges):
+        image, edge = astronaut_edges
+        np.testing.assert_array_equal(edge, reference.xdog_edges(image, sigma=1.4))
+        gray = image[..., 1]
+        np.testing.assert_array_equal(
+            sketch.xdog_edges(gray, sigma=1.4), reference.xdog_edges(gray, sigma=1.4)
+        )
+
+    def test_same_drawing_as_the_per_pixel_reference(self, astronaut_edges):
+        _, edge = astronaut_edges
+        fast, slow = sketch.clean(edge) > 0, reference.clean(edge) > 0
+        assert abs(int(fast.sum()) - int(slow.sum())) < 0.02 * slow.sum()
+        assert mean_distance(fast, slow) < 0.1 and mean_distance(slow, fast) < 0.1
+        assert np.percentile(cv2.distanceTransform((~slow).astype(np.uint8), 2, 5)[fast], 99) <= 1.5
 
     def test_xdog_finds_a_step_and_an_isoluminant_colour_edge(self):
         step = np.full((64, 64), 200, np.uint8)
