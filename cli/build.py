@@ -75,6 +75,12 @@ def build_command(
         help="Longest side the face detector sees; raise it to find small faces in large "
         "photos (slower).",
     ),
+    aligned_detect_size: int = typer.Option(
+        256,
+        "--aligned-detect-size",
+        help="Longest side the face detector sees on images their source marks aligned "
+        "(the face fills the frame).",
+    ),
     min_face_score: float = typer.Option(
         0.3, "--min-face-score", help="Lowest dlib detector score accepted as a face."
     ),
@@ -181,6 +187,7 @@ def build_command(
                 all_faces=all_faces,
                 landmarks=landmarks,
                 detect_size=detect_size,
+                aligned_detect_size=aligned_detect_size,
                 min_score=min_face_score,
             ),
         }

@@ -152,6 +152,18 @@ def test_detector_finds_the_face_and_its_parts(detector, photo):
     assert detector(np.full((200, 300, 3), 128, np.uint8)) == []
 
 
+def test_aligned_face_found_through_a_small_copy(detector, photo):
+    face = detector(photo)[0]
+    aligned, _ = align_ffhq(photo, face.landmarks, size=1024)
+    full = detector(aligned)  # through a 640 px copy
+    small = detector(aligned, detect_size=256)
+    assert len(full) == len(small) == 1
+    error = np.linalg.norm(small[0].landmarks - full[0].landmarks, axis=1)
+    assert error.mean() < 3.0 and error.max() < 8.0  # px at 1024²
+    with pytest.raises(ValueError, match="at least 64"):
+        detector(aligned, detect_size=32)
+
+
 def test_config_rejects_what_cannot_work():
     with pytest.raises(ConfigError, match="--align must be one of"):
         AlignConfig(method="mtcnn")
@@ -159,11 +171,20 @@ def test_config_rejects_what_cannot_work():
         AlignConfig(method="none", all_faces=True)
     with pytest.raises(ConfigError, match="--detect-size must be at least 64"):
         AlignConfig(detect_size=32)
+    with pytest.raises(ConfigError, match="--aligned-detect-size must be at least 64"):
+        AlignConfig(aligned_detect_size=32)
 
 
-def test_stage_keeps_aligned_sources_and_aligns_photos(detector, photo):
+def test_stage_keeps_aligned_sources_and_aligns_photos(detector, photo, monkeypatch):
     stage = AlignStage(AlignConfig(), StageContext(size=128, seed=0))
     stage.setup()
+    sizes = []
+    call = LandmarkDetector.__call__
+    monkeypatch.setattr(
+        LandmarkDetector,
+        "__call__",
+        lambda self, image, **kw: sizes.append(kw.get("detect_size")) or call(self, image, **kw),
+    )
     kept = Sample(key="a", image=photo.copy(), meta={"aligned": True})
     moved = Sample(key="b", image=photo.copy(), meta={"aligned": False})
     batch = [kept, moved]
@@ -173,6 +194,7 @@ def test_stage_keeps_aligned_sources_and_aligns_photos(detector, photo):
     assert batch[0].landmarks is not None and "aligned" not in batch[0].meta
     assert batch[1].image.shape == (128, 128, 3) and batch[1].meta["align"]["method"] == "ffhq"
     assert batch[1].meta["original_size"] == [512, 512]
+    assert sizes == [256, None]  # the aligned image through a small copy, the photo as set
 
 
 def _write(path, rgb):

@@ -134,20 +134,27 @@ class LandmarkDetector:
         self.min_score = min_score
         self._detector, self._predictor, self._lock = _dlib_models(str(self.path))
 
-    def __call__(self, image: np.ndarray, *, thorough: bool = False) -> list[Face]:
+    def __call__(
+        self, image: np.ndarray, *, thorough: bool = False, detect_size: int | None = None
+    ) -> list[Face]:
         """Detect faces in an ``(H, W, 3)`` RGB uint8 image; returns them largest first.
 
         ``thorough`` detects at the largest upsampling at once, to find every face rather than
         stopping at the first step that finds one (four times slower per step).
+        ``detect_size`` replaces the detector's for this image (e.g. a smaller one for an
+        aligned face that fills the frame).
         """
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.dtype} "
                              f"{image.shape}")  # fmt: skip
+        detect_size = detect_size or self.detect_size
+        if detect_size < 64:
+            raise ValueError(f"detect_size must be at least 64 pixels, got {detect_size}")
         image = np.ascontiguousarray(image)
         h, w = image.shape[:2]
         small = image
-        if max(h, w) > self.detect_size:
-            scale = self.detect_size / max(h, w)
+        if max(h, w) > detect_size:
+            scale = detect_size / max(h, w)
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
             small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         sx, sy = w / small.shape[1], h / small.shape[0]

