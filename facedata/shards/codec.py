@@ -3,7 +3,8 @@
 | extension | array                           | encoding                         |
 |-----------|---------------------------------|----------------------------------|
 | ``jpg``   | (H, W, 3) uint8 RGB             | JPEG, quality from the writer    |
-| ``png``   | (H, W) uint8 or (H, W, 3) RGB   | PNG (single-channel stays "L")   |
+| ``png``   | (H, W) uint8 or (H, W, 3) RGB   | PNG (single-channel stays "L"),  |
+|           |                                 | see :data:`PNG_FILTERS`          |
 | ``npy``   | any                             | ``numpy.save``                   |
 | ``json``  | dict                            | sorted keys, UTF-8               |
 """
@@ -18,6 +19,23 @@ import cv2
 import numpy as np
 
 from ..errors import CorruptShardError
+
+#: PNG row filter per channel count, with zlib's run-length strategy. libpng's default tries
+#: all five filters on every row, which was two thirds of the encoding time; measured at
+#: 512² (level 1): label maps, masks and sketches with no filter and RLE take 0.3 ms instead
+#: of 1.2 ms and half the bytes, the HOG glyph image 1.2 ms instead of 3.1 ms and 14 % fewer
+#: bytes; RGB with the "up" filter: colour maps 1.1 ms instead of 3.5 ms at the same size,
+#: photographs 6 ms instead of 13 ms and 5 % fewer bytes (with no filter, 1.5 times more).
+PNG_FILTERS = {2: "IMWRITE_PNG_FILTER_NONE", 3: "IMWRITE_PNG_FILTER_UP"}
+
+
+def _png_params(arr: np.ndarray, level: int) -> list[int]:
+    params = [cv2.IMWRITE_PNG_COMPRESSION, level]
+    params += [cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
+    row_filter = getattr(cv2, PNG_FILTERS[arr.ndim], None)  # older OpenCV: libpng's choice
+    if row_filter is not None:
+        params += [cv2.IMWRITE_PNG_FILTER, row_filter]
+    return params
 
 
 def extension(field: str) -> str:
@@ -54,7 +72,7 @@ def encode(field: str, value: Any, *, jpeg_quality: int = 95, png_level: int = 1
     if ext == "jpg":
         ok, buf = cv2.imencode(".jpg", arr, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
     elif ext == "png":
-        ok, buf = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, png_level])
+        ok, buf = cv2.imencode(".png", arr, _png_params(arr, png_level))
     else:
         raise ValueError(f"{field}: no encoder for extension {ext!r}")
     if not ok:
