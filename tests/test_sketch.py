@@ -95,6 +95,14 @@ class TestSteps:
         assert not out[2].any() and out[10, 2:12].all() and out[20:22, 20:23].all()
         assert out.sum() == 16
 
+    def test_remove_specks_with_more_components_than_16_bit_labels(self):
+        dots = np.zeros((600, 600), bool)
+        dots[::2, ::2] = True  # 90,000 one-pixel components
+        dots[0] = True  # and one line of 600
+        np.testing.assert_array_equal(sketch.remove_specks(dots, min_pixels=1), dots)
+        kept = sketch.remove_specks(dots, min_pixels=2)
+        assert kept[0].all() and kept.sum() == 600
+
     def test_trace_covers_every_pixel_once_and_finds_loops(self):
         lines = np.zeros((64, 64), np.uint8)
         cv2.circle(lines, (20, 20), 12, 1, 1)

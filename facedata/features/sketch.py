@@ -238,9 +238,11 @@ def remove_specks(lines: np.ndarray, *, min_pixels: int) -> np.ndarray:
     -------
     (H, W) bool ndarray
     """
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(
-        lines.astype(np.uint8), connectivity=8
-    )
+    pixels = lines.astype(np.uint8)
+    # 16-bit labels take a third of the time of 32-bit ones; they suffice while there are
+    # fewer line pixels than labels.
+    depth = cv2.CV_16U if cv2.countNonZero(pixels) < 2**16 - 1 else cv2.CV_32S
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(pixels, connectivity=8, ltype=depth)
     big = stats[:, cv2.CC_STAT_AREA] >= min_pixels
     big[0] = False  # background
     return big[labels]
