@@ -325,12 +325,12 @@ def _strokes(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     is_start[start[loop]] = True
     touching = np.flatnonzero(is_start[src] | is_start[dst])
     owner = np.where(is_start[src[touching]], src[touching], dst[touching])
-    cut = np.ones(len(src), bool)
-    cut[touching[_first_per_group(part[owner], count)[loop]]] = False
+    kept = np.ones(len(src), bool)
+    kept[touching[_first_per_group(part[owner], count)[loop]]] = False
     # A root joined to every start: depth-first order from it lists each stroke in turn,
     # from its start to its end.
-    src = np.concatenate([src[cut], np.full(count, n)])
-    dst = np.concatenate([dst[cut], start])
+    src = np.concatenate([src[kept], np.full(count, n)])
+    dst = np.concatenate([dst[kept], start])
     graph = coo_matrix((np.ones(len(src), np.int8), (src, dst)), (n + 1, n + 1)).tocsr()
     order, parent = depth_first_order(graph, n, directed=False, return_predecessors=True)
     order = order[1:]
