@@ -105,11 +105,11 @@ def baseline_sample(ref, source, size: int, out: Path, ref_scfegan) -> None:
 # --- (c) the codec floor ------------------------------------------------------------------
 
 
-def codec_floor(refs, source, outputs: dict[str, dict]) -> None:
+def codec_floor(refs, source, outputs: dict[str, dict], size: int) -> None:
     """Decode each input (image and part PNGs) and encode each output field, nothing else."""
     anno = source.root / "CelebAMask-HQ-mask-anno"
     for ref in refs:
-        read_image(ref.path)
+        read_image(ref.path, reduce_to=size)
         image_id = ref.meta["celeba_hq_id"]
         folder = anno / str(image_id // 2000)
         for path in folder.glob(f"{image_id:05d}_*.png"):
@@ -149,11 +149,11 @@ def main() -> None:
     outputs = {s["__key__"]: {k: v for k, v in s.items() if k != "__key__"}
                for s in iter_samples(tmp / "a1")}  # fmt: skip
     t0 = time.perf_counter()
-    codec_floor(refs, source, outputs)
+    codec_floor(refs, source, outputs, args.size)
     t_c1 = time.perf_counter() - t0
     t0 = time.perf_counter()
     Parallel(n_jobs=args.workers)(
-        delayed(codec_floor)(chunk, source, {r.key: outputs[r.key] for r in chunk})
+        delayed(codec_floor)(chunk, source, {r.key: outputs[r.key] for r in chunk}, args.size)
         for chunk in _chunks(refs, args.workers)
     )
     t_cn = time.perf_counter() - t0

@@ -275,6 +275,7 @@ def build(
     }
     for name, _ in stages:
         stage_class(name).check(configs[name])
+    source_config = replace(source_config, decode_size=config.size)
     source = get_source(source_config)
     refs = source.refs()
     if config.limit is not None:
