@@ -5,10 +5,11 @@
 SHARDS is a finished build (the folder holding manifest.json); without it the demo is built at
 64² into a temporary folder first. Needs ``pip install datasets``.
 
-``datasets`` infers the column types from the first samples of the first shard, so every
+``datasets`` infers the column types from the first samples of one shard, so every
 sample must carry the same fields: a facedata build guarantees that (the manifest's
 ``fields``). Image fields become ``PIL.Image`` columns (one-channel PNGs stay mode "L", so
-label ids survive), ``npy`` fields nested lists, and ``json`` a struct column.
+label ids survive), ``npy`` fields nested lists, and ``json`` a struct column whose keys are
+those of the first samples (keys only later samples have are dropped: see docs/shards.md).
 """
 
 from __future__ import annotations
