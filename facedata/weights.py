@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import MissingWeightsError
+from .io.atomic import atomic_path
 
 
 @dataclass(frozen=True)
@@ -150,24 +150,17 @@ def fetch(name: str) -> Path:
 
     spec = _spec(name)
     target = cache_dir() / spec.filename
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{spec.filename}.")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(spec.url, timeout=30) as resp:
-            total = int(resp.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=spec.filename) as bar:
-                while block := resp.read(1 << 20):
-                    out.write(block)
-                    bar.update(len(block))
-        _check_sha(spec, Path(tmp))
-        os.replace(tmp, target)
-    except MissingWeightsError:
-        raise
+        with atomic_path(target) as tmp:
+            with open(tmp, "wb") as out, urllib.request.urlopen(spec.url, timeout=30) as resp:
+                total = int(resp.headers.get("Content-Length") or 0) or None
+                with tqdm(total=total, unit="B", unit_scale=True, desc=spec.filename) as bar:
+                    while block := resp.read(1 << 20):
+                        out.write(block)
+                        bar.update(len(block))
+            _check_sha(spec, tmp)
     except OSError as exc:
         raise MissingWeightsError(_missing_message(spec, f"download failed ({exc})")) from exc
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
 
 
@@ -186,10 +179,8 @@ def add(name: str, source: str | os.PathLike) -> Path:
         raise MissingWeightsError(f"{source} is not a file")
     _check_sha(spec, source)
     target = cache_dir() / spec.filename
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
     return target
 
 

@@ -46,3 +46,26 @@ def training_build(demo_tree, tmp_path_factory):
         {"sketch": SketchConfig(method="xdog")},
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def full_build(tmp_path_factory):
+    """The embedded demo (24 drawn faces + the astronaut photo) built at 64² with every map
+    and two masks per sample. Read-only. Returns ``(build folder, FACEDATA_HOME)``: that home
+    holds the demo tree, for subprocesses that build the demo again."""
+    from facedata.pipeline import BuildConfig, build
+    from facedata.pipeline.maps import MaskConfig
+    from facedata.pipeline.sketch import SketchConfig
+    from facedata.sources import SourceConfig
+
+    home = tmp_path_factory.mktemp("full-build-home")
+    out = tmp_path_factory.mktemp("full-build") / "shards"
+    maps = ("parsing", "face", "hair", "mask", "sketch", "color", "hog", "components", "edits")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FACEDATA_HOME", str(home))
+        build(
+            BuildConfig(out=str(out), size=64, maps=maps, progress=False),
+            SourceConfig(name="demo"),
+            {"mask": MaskConfig(count=2), "sketch": SketchConfig(method="xdog")},
+        )
+    return out, home

@@ -58,3 +58,19 @@ def test_huge_header_is_refused_before_decoding(tmp_path):
     Image.new("L", (5000, 5000)).save(tmp_path / "big.png")
     with pytest.raises(BadImageError, match="more than the limit"):
         read_image(tmp_path / "big.png", max_pixels=1_000_000)
+
+
+def test_jpeg_decoded_at_reduced_scale_matches_area_resize(tmp_path):
+    import cv2
+
+    rng = np.random.default_rng(0)
+    smooth = cv2.GaussianBlur(rng.integers(0, 255, (256, 256, 3), np.uint8), (0, 0), 4)
+    Image.fromarray(smooth).save(tmp_path / "a.jpg", quality=95)
+    Image.fromarray(smooth).save(tmp_path / "a.png")
+    full, _ = read_image(tmp_path / "a.jpg")
+    half, _ = read_image(tmp_path / "a.jpg", reduce_to=128)
+    quarter, _ = read_image(tmp_path / "a.jpg", reduce_to=100)  # 1/2 is the last scale >= 100
+    assert half.shape == (128, 128, 3) and quarter.shape == (128, 128, 3)
+    area = cv2.resize(full, (128, 128), interpolation=cv2.INTER_AREA)
+    assert np.abs(half.astype(int) - area).mean() < 1.5
+    assert read_image(tmp_path / "a.png", reduce_to=64)[0].shape == (256, 256, 3)

@@ -11,10 +11,11 @@ import torch
 from typer.testing import CliRunner
 
 from cli.app import app
+from facedata.data import ShardDataset
 from facedata.errors import ConfigError
 from facedata.masks import MaskContext, MaskSpec, coverage, parse_buckets, unpack_masks
 from facedata.masks.evalset import EVAL_KEY, write_mask_set
-from facedata.masks.online import MaskedShards, OnlineMasks
+from facedata.masks.online import OnlineMasks
 from facedata.pipeline.maps import MaskConfig
 from facedata.preview.masks import DEMO_KEY, coverage_histogram, demo_masks, mask_preview
 from facedata.shards.reader import iter_samples, load_manifest
@@ -127,22 +128,24 @@ def test_online_masks_are_fresh_per_epoch_and_independent_of_order():
     assert not np.array_equal(OnlineMasks(spec, seed=2)(a)["mask"], a1)
 
 
-def test_masked_shards_split_across_workers_and_reproduce(masked_build):
+def test_shard_dataset_fresh_masks_follow_the_spec_across_workers(masked_build):
+    spec = MaskSpec("box", min_coverage=0.2, max_coverage=0.4)
+
     def epoch(seed: int) -> dict[str, np.ndarray]:
-        torch.manual_seed(seed)
-        loader = torch.utils.data.DataLoader(
-            MaskedShards(masked_build, MaskSpec("box"), seed=0), batch_size=4, num_workers=2
-        )
+        dataset = ShardDataset(masked_build, fields=("jpg",), masks="fresh", mask_kind=spec,
+                               shuffle=0, seed=seed)  # fmt: skip
+        loader = torch.utils.data.DataLoader(dataset, batch_size=4, num_workers=2)
         masks = {}
         for batch in loader:
-            assert batch["jpg"].shape[1:] == (64, 64, 3) and batch["mask"].dtype == torch.uint8
-            masks.update(zip(batch["__key__"], batch["mask"].numpy()))
+            assert batch["image"].shape[1:] == (3, 64, 64) and batch["mask"].shape[1] == 1
+            masks.update(zip(batch["__key__"], batch["mask"][:, 0].numpy()))
         return masks
 
     one, same, other = epoch(0), epoch(0), epoch(1)
     assert len(one) == 12  # every sample once: workers read disjoint shards
     assert all(np.array_equal(one[k], same[k]) for k in one)
     assert sum(not np.array_equal(one[k], other[k]) for k in one) >= 10
+    assert all(0.2 <= m.mean() <= 0.4 for m in one.values())
 
 
 def test_preview_masks_are_the_demo_builds_masks():

@@ -23,7 +23,7 @@ import torch
 from torch.utils.data import IterableDataset
 
 from ..errors import ConfigError, CorruptShardError, MissingDataError
-from ..masks import GENERATORS, MaskContext, make_mask
+from ..masks import MaskContext, MaskSpec
 from ..seeding import sample_rng
 from ..shards.codec import decode
 from ..shards.reader import MANIFEST, iter_shard, shard_paths
@@ -128,11 +128,11 @@ class ShardDataset(IterableDataset):
         Resize every image-like field to ``size`` x ``size`` (``None``: as stored).
     masks : {"stored", "fresh"}
         ``stored``: ``mask`` comes from ``mask.png`` when it is among ``fields``. ``fresh``:
-        every item gets a newly drawn ``mask`` from :func:`facedata.masks.make_mask`, using the
+        every item gets a newly drawn ``mask`` (:meth:`facedata.masks.MaskSpec.draw`), using the
         sample's label map (``parsing.png``) and landmarks (metadata ``landmarks``) when the
         shards have them; ``mask.png`` is then not read.
-    mask_kind : str
-        Mask family for fresh masks.
+    mask_kind : str or MaskSpec
+        Family of fresh masks, or a :class:`~facedata.masks.MaskSpec` with coverage bounds.
     split : str or None
         With a build folder, read only this split.
     shuffle : int
@@ -161,7 +161,7 @@ class ShardDataset(IterableDataset):
         fields: Sequence[str] = ("jpg", "mask.png"),
         size: int | None = None,
         masks: str = "stored",
-        mask_kind: str = "scfegan",
+        mask_kind: str | MaskSpec = "scfegan",
         split: str | None = None,
         shuffle: int = 1000,
         repeat: bool = False,
@@ -171,10 +171,6 @@ class ShardDataset(IterableDataset):
         super().__init__()
         if masks not in MASK_MODES:
             raise ConfigError(f"masks={masks!r}; choose one of {', '.join(MASK_MODES)}")
-        if masks == "fresh" and mask_kind not in GENERATORS:
-            raise ConfigError(
-                f"unknown mask kind {mask_kind!r}; choose one of {', '.join(sorted(GENERATORS))}"
-            )
         if size is not None and size < 1:
             raise ConfigError(f"size must be a positive number of pixels, got {size}")
         self.fields = tuple(f for f in fields if not (masks == "fresh" and f == "mask.png"))
@@ -184,7 +180,8 @@ class ShardDataset(IterableDataset):
         check_fields(self.urls, self.fields)
         self.size = size
         self.masks = masks
-        self.mask_kind = mask_kind
+        # MaskSpec checks the family name, so a typo fails here, not in a worker.
+        self.mask_spec = mask_kind if isinstance(mask_kind, MaskSpec) else MaskSpec(mask_kind)
         self.shuffle = shuffle
         self.repeat = repeat
         self.seed = seed
@@ -250,5 +247,5 @@ class ShardDataset(IterableDataset):
         side = self.size or image.shape[0]
         context = MaskContext.from_shard(shard_sample, side)
         rng = sample_rng(self.seed, raw["__key__"], "train-mask", epoch)
-        mask, _ = make_mask(self.mask_kind, side, side, rng, context)
+        mask, _ = self.mask_spec.draw(rng, side, side, context)
         return mask[None].astype(np.float32)

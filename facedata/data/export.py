@@ -9,11 +9,11 @@ re-encoded.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..io.atomic import atomic_path
 from ..shards.codec import extension
 from ..shards.reader import iter_shard, load_manifest, shard_paths
 
@@ -75,28 +75,21 @@ def export_folders(
         )
     if out.exists() and not overwrite:
         raise ConfigError(f"{out} exists; pass --overwrite to replace it or choose another --out")
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     counts = {}
     total = sum(manifest["splits"][s]["count"] for s in chosen_splits)
-    try:
-        with tqdm(total=total, unit="img", desc="export", disable=not progress) as bar:
-            for split in chosen_splits:
-                for field in chosen_fields:
-                    (tmp / split / field).mkdir(parents=True)
-                counts[split] = 0
-                for shard in shard_paths(build, split):
-                    for sample in iter_shard(shard, decoded=False):
-                        key = sample["__key__"]
-                        for field in chosen_fields:
-                            if field in sample:
-                                path = tmp / split / field / f"{key}.{extension(field)}"
-                                path.write_bytes(sample[field])
-                        counts[split] += 1
-                        bar.update(1)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with atomic_path(out) as tmp, tqdm(total=total, unit="img", desc="export",
+                                       disable=not progress) as bar:  # fmt: skip
+        for split in chosen_splits:
+            for field in chosen_fields:
+                (tmp / split / field).mkdir(parents=True)
+            counts[split] = 0
+            for shard in shard_paths(build, split):
+                for sample in iter_shard(shard, decoded=False):
+                    key = sample["__key__"]
+                    for field in chosen_fields:
+                        if field in sample:
+                            path = tmp / split / field / f"{key}.{extension(field)}"
+                            path.write_bytes(sample[field])
+                    counts[split] += 1
+                    bar.update(1)
     return counts

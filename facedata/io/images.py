@@ -60,7 +60,7 @@ def to_rgb(img: Image.Image) -> tuple[np.ndarray, str | None]:
 
 
 def read_image(
-    path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS
+    path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS, reduce_to: int | None = None
 ) -> tuple[np.ndarray, str | None]:
     """Decode an image file to RGB ``uint8``.
 
@@ -70,6 +70,10 @@ def read_image(
         Image file (JPEG, PNG, WebP, BMP; any bit depth or channel count).
     max_pixels : int
         Refuse images whose header announces more pixels than this.
+    reduce_to : int, optional
+        A JPEG is decoded at the smallest 1/2, 1/4 or 1/8 scale (libjpeg's scaled inverse DCT)
+        whose sides are still at least this many pixels, instead of decoding every pixel of a
+        larger image that is about to be shrunk anyway. Other formats decode at full size.
 
     Returns
     -------
@@ -98,6 +102,8 @@ def read_image(
                     raise BadImageError(
                         f"{path} announces {w}x{h} pixels, more than the limit of {max_pixels}"
                     )
+                if reduce_to is not None and img.format == "JPEG":
+                    img.draft(img.mode, (reduce_to, reduce_to))
                 img.load()
                 return to_rgb(img)
     except BadImageError:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError
-from ..shards.writer import write_json_atomic
+from ..io.atomic import atomic_path, write_json_atomic
 from .bounds import CoverageRange, bucket_of, histogram
 from .mixed import NEEDS_FACE
 from .registry import FAMILIES
@@ -36,10 +36,9 @@ def family_params(kind: str) -> dict[str, dict]:
 
 
 def _write_png(path: Path, mask: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.png")
-    if not cv2.imwrite(str(tmp), mask * np.uint8(255)):
-        raise OSError(f"could not write {path}")
-    os.replace(tmp, path)
+    with atomic_path(path, keep_suffix=True) as tmp:
+        if not cv2.imwrite(str(tmp), mask * np.uint8(255)):
+            raise OSError(f"could not write {path}")
 
 
 def _prepare(out: Path, overwrite: bool) -> None:

@@ -1,4 +1,6 @@
-"""Masks drawn on the fly while training: a transform and an ``IterableDataset`` over shards.
+"""Masks drawn on the fly in any pipeline of decoded samples (e.g. plain WebDataset).
+
+:class:`facedata.data.ShardDataset` (``masks="fresh"``) does the same for facedata's own loader.
 
 A fresh mask per sample per epoch, reproducible and independent of which DataLoader worker
 reads the sample. The generator of a draw is :func:`facedata.seeding.sample_rng`
@@ -11,14 +13,11 @@ no workers are used).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
-from torch.utils.data import IterableDataset, get_worker_info
+from torch.utils.data import get_worker_info
 
 from ..seeding import sample_rng
-from ..shards.reader import iter_shard, shard_paths
 from .base import MaskContext
 from .sampling import MaskSpec
 
@@ -69,55 +68,3 @@ class OnlineMasks:
         context = MaskContext.from_shard(sample)
         mask, info = self.spec.draw(rng, height, width, context)
         return {**sample, "mask": mask, "mask_coverage": info["coverage"]}
-
-
-class MaskedShards(IterableDataset):
-    """The samples of a facedata build, each with a fresh mask, split across workers.
-
-    Parameters
-    ----------
-    out : path
-        A finished build (``facedata build --out``).
-    spec : MaskSpec
-        Family and coverage bounds of the masks.
-    split : str, optional
-        Only this split.
-    seed : int
-        Global seed of the masks.
-    fields : tuple of str or None
-        Stored fields to yield besides ``__key__``, ``mask`` and ``mask_coverage``; ``None``
-        yields them all. The default (``jpg``) collates with the default ``collate_fn``.
-
-    Worker ``i`` of ``n`` reads shards ``i, i + n, ...``, so use at most as many workers as
-    there are shards.
-
-    Examples
-    --------
-    >>> from torch.utils.data import DataLoader
-    >>> loader = DataLoader(  # doctest: +SKIP
-    ...     MaskedShards("shards", MaskSpec("mixed", max_coverage=0.5), split="train"),
-    ...     batch_size=16, num_workers=4)
-    """
-
-    def __init__(
-        self,
-        out: str | os.PathLike,
-        spec: MaskSpec,
-        *,
-        split: str | None = None,
-        seed: int = 0,
-        fields: tuple[str, ...] | None = ("jpg",),
-    ):
-        super().__init__()
-        self.paths = shard_paths(out, split)
-        self.masks = OnlineMasks(spec, seed)
-        self.fields = fields
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        info = get_worker_info()
-        paths = self.paths if info is None else self.paths[info.id :: info.num_workers]
-        keep = None if self.fields is None else {"__key__", "mask", "mask_coverage", *self.fields}
-        for path in paths:
-            for sample in iter_shard(path):
-                out = self.masks(sample)
-                yield out if keep is None else {k: v for k, v in out.items() if k in keep}

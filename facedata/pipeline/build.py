@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -14,9 +13,10 @@ from typing import Any
 from .. import __version__
 from ..device import task_device
 from ..errors import ConfigError, FacedataError
+from ..io.atomic import write_json_atomic, write_text_atomic
 from ..sample import Sample, SampleRef
 from ..shards.reader import MANIFEST
-from ..shards.writer import ShardWriter, write_json_atomic
+from ..shards.writer import ShardWriter
 from ..sources import Source, SourceConfig, get_source
 from ..sources.splits import assign_splits
 from .config import BuildConfig
@@ -275,6 +275,7 @@ def build(
     }
     for name, _ in stages:
         stage_class(name).check(configs[name])
+    source_config = replace(source_config, decode_size=config.size)
     source = get_source(source_config)
     refs = source.refs()
     if config.limit is not None:
@@ -420,8 +421,4 @@ def _split_table(tasks: list[ShardTask], results: dict[str, dict]) -> dict:
 
 
 def _write_failures(path: Path, failures: list[dict]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as f:
-        for failure in failures:
-            f.write(json.dumps(failure, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(json.dumps(f, sort_keys=True) + "\n" for f in failures))

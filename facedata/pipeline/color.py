@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -11,9 +10,7 @@ from ..errors import ConfigError
 from ..features import color
 from ..sample import Sample
 from .maps import record
-from .stages import Stage, guarded
-
-log = logging.getLogger(__name__)
+from .stages import BatchStage
 
 #: ``fast``: OpenCV on the coarse grid; ``naive``: OpenCV at full resolution (SC-FEGAN's
 #: schedule); ``torch``: the coarse grid, batched on the build's device.
@@ -53,7 +50,7 @@ class ColorConfig:
             object.__setattr__(self, "smoothing", replace(self.smoothing, factor=1))
 
 
-class ColorStage(Stage):
+class ColorStage(BatchStage):
     """``color.png`` (RGB): every parsing label filled with its median smoothed colour.
 
     The method (``fast-x4``, ``naive`` or ``torch-x4``, the number being the grid factor) is
@@ -74,7 +71,10 @@ class ColorStage(Stage):
 
             self.device = resolve_device(self.context.device)
 
-    def _maps(self, samples: list[Sample]) -> list[np.ndarray]:
+    def batched(self) -> bool:
+        return self.device is not None
+
+    def compute(self, samples: list[Sample]) -> list[np.ndarray]:
         options = {"smoothing": self.config.smoothing, "background": self.config.background}
         if self.device is None:
             return [color.color_map(s.image, s.parsing, **options) for s in samples]
@@ -84,24 +84,6 @@ class ColorStage(Stage):
         labels = torch.from_numpy(np.stack([s.parsing for s in samples])).to(self.device)
         return list(color.color_map(images, labels, **options).cpu().numpy())
 
-    def _store(self, sample: Sample, color_map: np.ndarray) -> None:
+    def store(self, sample: Sample, color_map: np.ndarray) -> None:
         sample.fields["color.png"] = color_map
         record(sample, "color", self.method)
-
-    def run(self, samples: list[Sample]) -> None:
-        live = [s for s in samples if s.ok]
-        if self.device is None or not live:
-            super().run(samples)
-            return
-        try:
-            maps = self._maps(live)
-        except Exception:
-            # One bad sample must not fail the batch: redo it one sample at a time.
-            log.debug("color: batched maps failed; retrying per sample", exc_info=True)
-            super().run(live)
-            return
-        for sample, color_map in zip(live, maps):
-            guarded(self.name, sample, self._store, color_map)
-
-    def process(self, sample: Sample) -> None:
-        self._store(sample, self._maps([sample])[0])

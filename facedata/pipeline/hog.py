@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import cv2
@@ -12,9 +11,7 @@ from ..errors import ConfigError
 from ..features import hog
 from ..sample import Sample
 from .maps import record
-from .stages import Stage, guarded
-
-log = logging.getLogger(__name__)
+from .stages import BatchStage
 
 ROUTES = ("numpy", "torch")
 CHANNELS = ("rgb", "gray")
@@ -56,7 +53,7 @@ class HogConfig:
             )
 
 
-class HogStage(Stage):
+class HogStage(BatchStage):
     """``hog.npy``: (size // cell, size // cell, orientations) float16 cell histograms of the
     image scaled to [0, 1]; ``hog.png``: (size, size) uint8 glyph image, 255 at its maximum.
 
@@ -77,7 +74,10 @@ class HogStage(Stage):
     def _input(self, image: np.ndarray) -> np.ndarray:
         return image if self.config.channels == "rgb" else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
-    def _maps(self, samples: list[Sample]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def batched(self) -> bool:
+        return self.device is not None
+
+    def compute(self, samples: list[Sample]) -> list[tuple[np.ndarray, np.ndarray]]:
         images = np.stack([self._input(s.image) for s in samples])
         if self.device is not None:
             import torch
@@ -102,24 +102,6 @@ class HogStage(Stage):
         hist = hist.to(torch.float16).cpu().numpy()
         return list(zip(hist, glyphs.cpu().numpy()))
 
-    def _store(self, sample: Sample, maps: tuple[np.ndarray, np.ndarray]) -> None:
+    def store(self, sample: Sample, maps: tuple[np.ndarray, np.ndarray]) -> None:
         sample.fields["hog.npy"], sample.fields["hog.png"] = maps
         record(sample, "hog", f"hog-{self.config.channels}-o{self.config.orientations}")
-
-    def run(self, samples: list[Sample]) -> None:
-        live = [s for s in samples if s.ok]
-        if self.device is None or not live:
-            super().run(samples)
-            return
-        try:
-            maps = self._maps(live)
-        except Exception:
-            # One bad sample must not fail the batch: redo it one sample at a time.
-            log.debug("hog: batched maps failed; retrying per sample", exc_info=True)
-            super().run(live)
-            return
-        for sample, sample_maps in zip(live, maps):
-            guarded(self.name, sample, self._store, sample_maps)
-
-    def process(self, sample: Sample) -> None:
-        self._store(sample, self._maps([sample])[0])

@@ -12,7 +12,7 @@ from ..features import sketch
 from ..sample import Sample
 from ..seeding import sample_rng
 from .maps import record
-from .stages import Stage, guarded
+from .stages import BatchStage
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class SketchConfig:
             raise ConfigError(f"--sketch must be one of {', '.join(METHODS)}, not {self.method!r}")
 
 
-class SketchStage(Stage):
+class SketchStage(BatchStage):
     """``sketch.png``: a hand-drawn-looking line drawing, 255 on lines.
 
     The network runs once per batch (all images of a batch have the output size); the
@@ -83,8 +83,8 @@ class SketchStage(Stage):
         clip = self.config.style.clahe_clip
         return image if clip is None else sketch.equalize(image, clip_limit=clip)
 
-    def _edges(self, images: list[np.ndarray]) -> list[np.ndarray]:
-        prepared = [self._prepare(im) for im in images]
+    def compute(self, samples: list[Sample]) -> list[np.ndarray]:
+        prepared = [self._prepare(s.image) for s in samples]
         if self.model is None:
             scale = self.config.style.xdog_sigma / 512
             return [sketch.xdog_edges(im, sigma=scale * min(im.shape[:2])) for im in prepared]
@@ -92,24 +92,7 @@ class SketchStage(Stage):
 
         return list(hed.edges(self.model, prepared, batch_size=len(prepared)))
 
-    def _finish(self, sample: Sample, edge: np.ndarray) -> None:
+    def store(self, sample: Sample, edge: np.ndarray) -> None:
         rng = sample_rng(self.context.seed, sample.key, "sketch", 0)
         sample.fields["sketch.png"] = sketch.clean(edge, style=self.config.style, rng=rng)
         record(sample, "sketch", self.method)
-
-    def run(self, samples: list[Sample]) -> None:
-        live = [s for s in samples if s.ok]
-        if not live:
-            return
-        try:
-            maps = self._edges([s.image for s in live])
-        except Exception:
-            # One bad image must not fail the batch: redo it one sample at a time.
-            log.debug("sketch: batched edges failed; retrying per sample", exc_info=True)
-            super().run(live)
-            return
-        for sample, edge in zip(live, maps):
-            guarded(self.name, sample, self._finish, edge)
-
-    def process(self, sample: Sample) -> None:
-        self._finish(sample, self._edges([sample.image])[0])

@@ -93,6 +93,45 @@ class Stage:
         raise NotImplementedError
 
 
+class BatchStage(Stage):
+    """A stage whose work can run on a whole batch at once (a network, a torch route).
+
+    Subclasses implement :meth:`compute` (healthy samples → one result each) and :meth:`store`
+    (put one result into its sample), and say in :meth:`batched` whether to batch at all.
+    When the batched computation raises, the batch is redone one sample at a time, so one
+    bad sample fails alone.
+    """
+
+    def batched(self) -> bool:
+        """Whether :meth:`compute` should see the whole batch (else one sample at a time)."""
+        return True
+
+    def compute(self, samples: list[Sample]) -> list[Any]:
+        """One result per sample, in order."""
+        raise NotImplementedError
+
+    def store(self, sample: Sample, result: Any) -> None:
+        """Write one result into its sample's fields and metadata."""
+        raise NotImplementedError
+
+    def run(self, samples: list[Sample]) -> None:
+        live = [s for s in samples if s.ok]
+        if live and self.batched():
+            try:
+                results = self.compute(live)
+            except Exception:
+                log.debug("%s: batched computation failed; retrying per sample", self.name,
+                          exc_info=True)  # fmt: skip
+            else:
+                for sample, result in zip(live, results):
+                    guarded(self.name, sample, self.store, result)
+                return
+        super().run(live)
+
+    def process(self, sample: Sample) -> None:
+        self.store(sample, self.compute([sample])[0])
+
+
 def guarded(stage: str, sample: Sample, fn, *args) -> None:
     """Call ``fn(sample, *args)``; an exception marks the sample failed instead of escaping.
 

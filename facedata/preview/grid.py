@@ -8,6 +8,7 @@ from itertools import islice
 import cv2
 import numpy as np
 
+from ..io.atomic import atomic_path
 from ..labels import colorize
 from ..shards.reader import iter_samples
 
@@ -80,9 +81,6 @@ def shard_grid(
 
 def save_rgb(path: str | os.PathLike, image: np.ndarray) -> None:
     """Write an RGB image (PNG/JPEG by extension) atomically."""
-    path = str(path)
-    root, ext = os.path.splitext(path)
-    tmp = f"{root}.tmp-{os.getpid()}{ext or '.png'}"
-    if not cv2.imwrite(tmp, np.ascontiguousarray(image[..., ::-1])):
-        raise OSError(f"could not write {path}")
-    os.replace(tmp, path)
+    with atomic_path(path, keep_suffix=True) as tmp:
+        if not cv2.imwrite(str(tmp), np.ascontiguousarray(image[..., ::-1])):
+            raise OSError(f"could not write {path}")

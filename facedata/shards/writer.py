@@ -8,6 +8,7 @@ import os
 import tarfile
 from pathlib import Path
 
+from ..io.atomic import temporary_name
 from .codec import encode
 
 
@@ -30,7 +31,7 @@ class ShardWriter:
 
     def __init__(self, path: str | os.PathLike, *, jpeg_quality: int = 95, png_level: int = 1):
         self.path = Path(path)
-        self.tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        self.tmp = temporary_name(self.path)
         self.jpeg_quality = jpeg_quality
         self.png_level = png_level
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,14 +93,3 @@ def _sha256(path: Path) -> str:
         while block := f.read(1 << 20):
             h.update(block)
     return h.hexdigest()
-
-
-def write_json_atomic(path: str | os.PathLike, obj, *, indent: int | None = 2) -> None:
-    """Write JSON to a temporary file and rename it, so readers never see half a file."""
-    import json
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=indent, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)

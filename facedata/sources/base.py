@@ -26,12 +26,16 @@ class SourceConfig:
         CelebA ``list_eval_partition.txt``; by default looked up under the root.
     required_parts : tuple of str
         CelebAMask-HQ parts every face has; a missing file for one of them is an error.
+    decode_size : int or None
+        Sources of aligned images decode JPEGs at reduced scale down to this side (see
+        :func:`facedata.io.images.read_image`); a build sets it to its output size.
     """
 
     name: str = "demo"
     root: str | None = None
     partition_file: str | None = None
     required_parts: tuple[str, ...] = ("skin",)
+    decode_size: int | None = None
 
 
 def default_root(name: str) -> Path:

@@ -52,6 +52,6 @@ class CelebAHQ(Source):
         ]
 
     def load(self, ref: SampleRef) -> Sample:
-        image, conversion = read_image(ref.path)
+        image, conversion = read_image(ref.path, reduce_to=self.config.decode_size)
         meta = dict(ref.meta) | ({"conversion": conversion} if conversion else {})
         return Sample(key=ref.key, image=image, meta=meta)

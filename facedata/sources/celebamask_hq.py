@@ -143,7 +143,7 @@ class CelebAMaskHQ(Source):
         return merge_parts(parts, shapes.pop())
 
     def load(self, ref: SampleRef) -> Sample:
-        image, conversion = read_image(ref.path)
+        image, conversion = read_image(ref.path, reduce_to=self.config.decode_size)
         parsing = self.load_parsing(ref.meta["celeba_hq_id"])
         meta = dict(ref.meta)
         if conversion:

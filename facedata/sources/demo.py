@@ -10,13 +10,12 @@ landmarks, FFHQ alignment and a computed label map. Nothing is downloaded.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ..io.atomic import atomic_path
 from ..io.images import read_image
 from ..labels import CLASSES, LABEL
 from ..sample import Sample, SampleRef
@@ -281,16 +280,9 @@ def demo_root() -> Path:
     """The cached demo tree, written on first use (atomically, so a crash leaves none)."""
     root = home() / f"demo-v{DEMO_VERSION}"
     if not (root / MAPPING).is_file():
-        root.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=".demo-"))
-        try:
+        with atomic_path(root) as tmp:
             write_demo_tree(tmp)
             write_photos(tmp)
-            if root.exists():
-                shutil.rmtree(root)
-            os.replace(tmp, root)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
     return root
 
 

@@ -9,6 +9,7 @@ import torch
 
 from .. import weights
 from ..errors import MissingDataError
+from ..io.atomic import atomic_path
 
 #: Keys every facedata training checkpoint holds.
 REQUIRED = ("step", "config", "generator")
@@ -16,14 +17,8 @@ REQUIRED = ("step", "config", "generator")
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
     """``torch.save`` to a temporary file beside ``path``, then rename: never half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:

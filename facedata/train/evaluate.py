@@ -12,8 +12,8 @@ import torch
 from ..data import ShardDataset, binary_array
 from ..device import resolve_device
 from ..errors import MissingDataError
+from ..io.atomic import write_json_atomic, write_text_atomic
 from ..io.images import read_label_png
-from ..shards.writer import write_json_atomic
 from . import metrics
 from .checkpoint import load_checkpoint
 from .config import TrainConfig
@@ -138,9 +138,7 @@ def evaluate(config: EvalConfig) -> dict:
     } | metrics.table(rows)
     out = Path(config.out) if config.out else Path(config.checkpoint).parent / "evaluation"
     write_json_atomic(out / "metrics.json", result)
-    tmp = out / f".metrics.md.tmp-{os.getpid()}"
-    tmp.write_text(metrics.markdown(result))
-    os.replace(tmp, out / "metrics.md")
+    write_text_atomic(out / "metrics.md", metrics.markdown(result))
     return result
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -21,8 +20,8 @@ import torch
 from ..data import ShardDataset
 from ..device import resolve_device
 from ..errors import ConfigError, MissingDataError
+from ..io.atomic import atomic_path, write_json_atomic
 from ..preview.grid import save_rgb
-from ..shards.writer import write_json_atomic
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .grid import sample_grid
@@ -84,12 +83,10 @@ def _log_rows(path: Path, keep_until: int) -> None:
         rows = list(csv.DictReader(f))
     if not rows:
         return
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(r for r in rows if int(r["step"]) <= keep_until)
-    os.replace(tmp, path)
 
 
 def train(config: TrainConfig, *, resume: bool = False) -> dict:

@@ -1,0 +1,179 @@
+"""Regenerate the pictures of the documentation (docs/figures/*.png) from the demo data.
+
+    python docs/make_figures.py [--out docs/figures]
+
+Builds the embedded demo (24 drawn faces and scikit-image's astronaut) at 256² with every map,
+then draws each figure from the shards. Everything is deterministic: the build runs with a
+private, empty facedata cache (so cached HED or parsing weights cannot change a picture) and
+the XDoG sketch, and the same code gives the same bytes. About half a minute on one CPU core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from facedata.labels import CLASSES, PALETTE, colorize  # noqa: E402
+from facedata.preview.edits import edits_grid  # noqa: E402
+from facedata.preview.grid import COLUMNS, label, tile  # noqa: E402
+from facedata.preview.masks import family_sheet  # noqa: E402
+from facedata.shards.reader import iter_samples  # noqa: E402
+
+SIZE = 256  # build side
+TILE = 112  # side of a tile in the figures
+#: Samples shown: three drawn faces of the train split and the photograph.
+SHOWN = ("demo-000000", "demo-000001", "demo-000002", "demo-astronaut")
+#: Box colours of the components figure (RGB).
+BOX_COLOURS = {"l_eye": (255, 64, 64), "r_eye": (64, 160, 255), "nose": (255, 200, 0),
+               "mouth": (0, 200, 100)}  # fmt: skip
+
+
+def build_demo(out: Path) -> None:
+    from facedata.pipeline import BuildConfig, build
+    from facedata.pipeline.maps import MaskConfig
+    from facedata.pipeline.sketch import SketchConfig
+    from facedata.sources import SourceConfig
+
+    maps = ("parsing", "face", "hair", "mask", "sketch", "color", "hog", "components", "edits")
+    build(
+        BuildConfig(out=str(out), size=SIZE, maps=maps, progress=False),
+        SourceConfig(name="demo"),
+        {"mask": MaskConfig(count=2), "sketch": SketchConfig(method="xdog")},
+        overwrite=True,
+    )
+
+
+def grid(rows: list[list[np.ndarray]], titles: list[str] | None = None) -> np.ndarray:
+    """Concatenate rows of equal tiles; titles go on the first row's tiles."""
+    if titles:
+        rows = [[label(t, s) for t, s in zip(rows[0], titles)], *rows[1:]]
+    return np.concatenate([np.concatenate(r, axis=1) for r in rows], axis=0)
+
+
+def preview(samples: dict) -> np.ndarray:
+    """What a build holds: one row per sample, one column per map (as `facedata preview`)."""
+    columns = [c for c in COLUMNS if c in samples[SHOWN[0]]]
+    rows = [[tile(c, samples[k][c], samples[k], TILE) for c in columns] for k in SHOWN]
+    return grid(rows, [c.removesuffix(".png") for c in columns])
+
+
+def fields_figure(
+    samples: dict, fields: tuple[str, ...], titles: list[str], keys=SHOWN, side: int = TILE
+) -> np.ndarray:
+    rows = [[tile(f, samples[k][f], samples[k], side) for f in fields] for k in keys]
+    return grid(rows, titles)
+
+
+def palette() -> np.ndarray:
+    """The 19 classes: swatch, id and name, in two columns."""
+    row_h, col_w, half = 22, 190, (len(CLASSES) + 1) // 2
+    img = np.full((half * row_h + 8, 2 * col_w, 3), 255, np.uint8)
+    for i, name in enumerate(CLASSES):
+        x, y = (i // half) * col_w + 6, (i % half) * row_h + 4
+        cv2.rectangle(img, (x, y), (x + 30, y + row_h - 6), PALETTE[i].tolist(), -1)
+        cv2.rectangle(img, (x, y), (x + 30, y + row_h - 6), (0, 0, 0), 1)
+        cv2.putText(img, f"{i:2d} {name}", (x + 38, y + 13), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    (0, 0, 0), 1, cv2.LINE_AA)  # fmt: skip
+    return img
+
+
+def parsing_figure(samples: dict) -> np.ndarray:
+    """Annotated labels (drawn face) and the landmark parser (photograph), over the image."""
+    rows = []
+    for key in ("demo-000000", "demo-astronaut"):
+        s = samples[key]
+        overlay = cv2.addWeighted(s["jpg"], 0.45, colorize(s["parsing.png"]), 0.55, 0)
+        labels = tile("parsing.png", s["parsing.png"], s, TILE)
+        rows.append([tile("jpg", s["jpg"], s, TILE), label(labels, s["json"]["maps"]["parsing"]),
+                     tile("jpg", overlay, s, TILE)])  # fmt: skip
+    return grid(rows)
+
+
+def components_figure(samples: dict) -> np.ndarray:
+    """Per sample: image with the boxes, the image patches, the rest; below, the same for
+    the sketch."""
+    rows = []
+    for key in ("demo-000000", "demo-astronaut"):
+        s = samples[key]
+        for image, kind in ((s["jpg"], "jpg"), (s["sketch.png"], "sketch.png")):
+            boxed = tile(kind, image, s, SIZE)
+            for part, info in s["json"]["components"].items():
+                x0, y0, x1, y1 = info["box"]
+                cv2.rectangle(boxed, (x0, y0), (x1 - 1, y1 - 1), BOX_COLOURS[part], 2)
+            row = [tile("jpg", boxed, s, TILE)]
+            row += [tile(kind, s[f"{part}.{kind}"], s, TILE) for part in BOX_COLOURS]
+            rows.append(row + [tile(kind, s[f"rest.{kind}"], s, TILE)])
+    return grid(rows, ["boxes", *BOX_COLOURS, "rest"])
+
+
+def alignment_figure(samples: dict) -> np.ndarray:
+    """The photograph with its 68 landmarks and FFHQ quad, and the aligned crop."""
+    from skimage import data
+
+    photo = data.astronaut()
+    s = samples["demo-astronaut"]
+    scale = 2 * TILE / photo.shape[0]
+    small = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    quad = np.array(s["json"]["align"]["quad"]) * scale
+    cv2.polylines(small, [np.round(quad).astype(np.int32)], True, (255, 220, 0), 2, cv2.LINE_AA)
+    cv2.circle(small, tuple(np.round(quad[0]).astype(int)), 4, (255, 0, 0), -1)
+    aligned = cv2.resize(s["jpg"], (2 * TILE, 2 * TILE), interpolation=cv2.INTER_AREA)
+    k = 2 * TILE / s["jpg"].shape[0]
+    for x, y in np.array(s["json"]["landmarks"]) * k:
+        cv2.circle(aligned, (round(x), round(y)), 2, (0, 255, 0), -1, cv2.LINE_AA)
+    return grid([[small, aligned]], ["photo + FFHQ quad", "aligned + 68 landmarks"])
+
+
+def write(out: Path, name: str, image: np.ndarray) -> None:
+    # Lossless at the highest zlib level: figures are committed, so small matters.
+    ok, png = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]),
+                           [cv2.IMWRITE_PNG_COMPRESSION, 9])  # fmt: skip
+    if not ok:
+        raise OSError(f"could not encode {name}")
+    (out / name).write_bytes(png.tobytes())
+    print(f"wrote {out / name} ({image.shape[1]}x{image.shape[0]}, "
+          f"{(out / name).stat().st_size // 1024} KiB)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "figures")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="facedata-figures-") as tmp:
+        os.environ["FACEDATA_HOME"] = str(Path(tmp) / "home")
+        shards = Path(tmp) / "shards"
+        build_demo(shards)
+        samples = {s["__key__"]: s for s in iter_samples(shards, "train") if s["__key__"] in SHOWN}
+        write(args.out, "preview.png", preview(samples))
+        write(args.out, "palette.png", palette())
+        write(args.out, "parsing.png", parsing_figure(samples))
+        write(args.out, "masks.png", family_sheet(n=4, size=SIZE, tile_size=TILE))
+        # Thin lines and small glyphs need the full resolution: two samples at 256².
+        large = {"keys": ("demo-000002", "demo-astronaut"), "side": SIZE}
+        write(
+            args.out,
+            "sketch.png",
+            fields_figure(samples, ("jpg", "sketch.png"), ["jpg", "sketch"], **large),
+        )
+        write(args.out, "color.png", fields_figure(samples, ("jpg", "parsing.png", "color.png"),
+                                                   ["jpg", "parsing", "color"]))  # fmt: skip
+        write(
+            args.out, "hog.png", fields_figure(samples, ("jpg", "hog.png"), ["jpg", "hog"], **large)
+        )
+        write(args.out, "components.png", components_figure(samples))
+        write(args.out, "edits.png", edits_grid(shards, n=4, tile_size=TILE, split="train"))
+        write(args.out, "alignment.png", alignment_figure(samples))
+
+
+if __name__ == "__main__":
+    main()
