@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from cli.app import app
 from facedata.errors import ConfigError
 from facedata.features.color import (
+    BACKGROUNDS,
     SCFEGAN,
     Smoothing,
     _bilateral_torch,
@@ -162,6 +163,20 @@ class TestColorMap:
             smoothed = smooth(image, smoothing=smoothing)
             for k, median in reference_medians(smoothed, labels).items():
                 assert np.all(got[labels == k] == median), k
+
+    def test_grid_fill_equals_filling_the_expanded_image(self, faces):
+        # color_map takes the medians on the smoothing grid, weighted by block pixel counts;
+        # sizes that are no multiple of the factor give wider last blocks.
+        image, labels = faces[1]
+        for shape, factor in (((512, 512), 4), ((301, 187), 4), ((90, 77), 3)):
+            im, lab = image[: shape[0], : shape[1]], labels[: shape[0], : shape[1]]
+            smoothing = Smoothing(factor=factor, passes=3)
+            for background in BACKGROUNDS:
+                expanded = fill_segments(
+                    smooth(im, smoothing=smoothing), lab, background=background
+                )
+                got = color_map(im, lab, smoothing=smoothing, background=background)
+                np.testing.assert_array_equal(got, expanded)
 
     def test_fast_route_within_reported_tolerance_of_naive(self, faces):
         diffs, areas = [], []

@@ -126,6 +126,10 @@ def color_map(
     >>> color_map(image, labels, background="zero")[[0, 16], [0, 16]].tolist()
     [[0, 0, 0], [200, 200, 200]]
     """
+    s = smoothing
+    if isinstance(image, np.ndarray) and s.passes > 0 and s.factor > 1:
+        _check_fill(image, labels, background)
+        return _fill_from_grid(_smooth_grid(image, s), labels, s.factor, background=background)
     return fill_segments(smooth(image, smoothing=smoothing), labels, background=background)
 
 
@@ -145,21 +149,26 @@ def smooth(image: Any, *, smoothing: Smoothing = Smoothing()) -> Any:
         With ``factor > 1``, constant over ``factor x factor`` blocks (the last block of a row
         or column may be wider).
     """
-    _check_image(image)
     s = smoothing
-    x = _median_filter(image, s.median_size)
     if s.passes == 0:
-        return x
+        _check_image(image)
+        return _median_filter(image, s.median_size)
+    grid = _smooth_grid(image, s)
+    return grid if s.factor == 1 else _expand(grid, s.factor, image.shape[-3:-1])
+
+
+def _smooth_grid(image: Any, s: Smoothing) -> Any:
+    """The median filter, then the bilateral passes on every ``s.factor``-th pixel."""
+    _check_image(image)
+    x = _median_filter(image, s.median_size)
     offset = s.factor // 2
-    grid = x[..., offset :: s.factor, offset :: s.factor, :]
-    grid = _bilateral(
-        grid,
+    return _bilateral(
+        x[..., offset :: s.factor, offset :: s.factor, :],
         diameter=s.grid_diameter,
         sigma_color=s.sigma_color,
         sigma_space=s.sigma_space / s.factor,
         passes=s.passes,
     )
-    return grid if s.factor == 1 else _expand(grid, s.factor, x.shape[-3:-1])
 
 
 def fill_segments(image: Any, labels: Any, *, background: str = "median") -> Any:
@@ -183,6 +192,24 @@ def fill_segments(image: Any, labels: Any, *, background: str = "median") -> Any
         The median is that of ``numpy.median`` (mean of the two middle values for an even
         count), rounded half to even.
     """
+    _check_fill(image, labels, background)
+    xp = namespace(image)
+    single = xp is np
+    batch = image[None] if single else image
+    n_images, n_channels = batch.shape[0], batch.shape[-1]
+    n_labels = int(labels.max()) + 1
+    # Segment id of every pixel, unique across the batch.
+    segment = cast(labels, xp.int64).reshape(n_images, -1)
+    segment = (segment + like(np.arange(n_images)[:, None] * n_labels, segment)).reshape(-1)
+    pixels = cast(batch, xp.int64).reshape(-1, n_channels)
+    table = _median_table(segment, pixels, n_images * n_labels)
+    if background == "zero":
+        table[::n_labels] = 0
+    filled = table[segment].reshape(batch.shape)
+    return filled[0] if single else filled
+
+
+def _check_fill(image: Any, labels: Any, background: str) -> None:
     if background not in BACKGROUNDS:
         raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)}, not {background!r}")
     xp = namespace(image)
@@ -197,27 +224,45 @@ def fill_segments(image: Any, labels: Any, *, background: str = "median") -> Any
             f"labels {tuple(labels.shape)} must be a {xp.__name__} array with the image's "
             f"leading shape {tuple(image.shape[:-1])}"
         )
-    batch = image[None] if single else image
-    n_images, n_channels = batch.shape[0], batch.shape[-1]
-    n_labels = int(labels.max()) + 1
-    # Segment id of every pixel, unique across the batch.
-    segment = cast(labels, xp.int64).reshape(n_images, -1)
-    segment = (segment + like(np.arange(n_images)[:, None] * n_labels, segment)).reshape(-1)
-    pixels = cast(batch, xp.int64).reshape(-1, n_channels)
+
+
+def _median_table(segment: Any, values: Any, n_segments: int, weights: Any = None) -> Any:
+    """(n_segments, C) uint8: per segment and channel, the median of ``values`` (N, C) over
+    the items of each segment id in ``segment`` (N,), each item counted ``weights`` times."""
+    xp = namespace(values)
     medians = []
-    for c in range(n_channels):
-        hist = xp.bincount(segment * 256 + pixels[:, c], minlength=n_images * n_labels * 256)
+    for c in range(values.shape[-1]):
+        hist = xp.bincount(segment * 256 + values[:, c], weights, minlength=n_segments * 256)
         cum = hist.reshape(-1, 256).cumsum(-1)
         count = cum[:, -1:]
         # The k-th smallest value is the number of values whose cumulative count is <= k.
         lower = (cum <= (count - 1) // 2).sum(-1)
         upper = (cum <= count // 2).sum(-1)
         medians.append(xp.round((lower + upper) / 2))
-    table = cast(xp.stack(medians, -1), xp.uint8)
+    return cast(xp.stack(medians, -1), xp.uint8)
+
+
+def _fill_from_grid(grid: np.ndarray, labels: np.ndarray, factor: int, *, background: str):
+    """:func:`fill_segments` of ``_expand(grid, factor, labels.shape)``, without expanding.
+
+    Every pixel of a block reads the block's grid value, so a segment's values are the grid
+    values of the blocks it touches, each as many times as it has pixels there: the
+    histograms are taken over (block, segment) pairs weighted by their pixel counts, one
+    pass over the pixels instead of one per channel. Same medians, a third of the time.
+    """
+    height, width = labels.shape
+    rows = np.minimum(np.arange(height) // factor, grid.shape[0] - 1)
+    cols = np.minimum(np.arange(width) // factor, grid.shape[1] - 1)
+    n_labels = int(labels.max()) + 1
+    pair = ((rows[:, None] * grid.shape[1] + cols) * n_labels + labels).reshape(-1)
+    counts = np.bincount(pair, minlength=grid.shape[0] * grid.shape[1] * n_labels)
+    present = np.flatnonzero(counts)
+    block, segment = present // n_labels, present % n_labels
+    values = grid.reshape(-1, grid.shape[-1])[block].astype(np.int64)
+    table = _median_table(segment, values, n_labels, counts[present])
     if background == "zero":
-        table[::n_labels] = 0
-    filled = table[segment].reshape(batch.shape)
-    return filled[0] if single else filled
+        table[0] = 0
+    return table[labels]
 
 
 def _check_image(image: Any) -> None:
