@@ -147,9 +147,16 @@ def cell_histograms(
             f"({c_row}x{c_col}); use smaller pixels_per_cell"
         )
     g_row, g_col = _dominant_gradients(x, n_rows * c_row, n_cols * c_col, transform_sqrt)
+    bins = None
+    if xp is np and g_row.dtype.kind == "i":
+        # 8-bit images have integer gradients in [-255, 255]: the bin of every pair is in a
+        # table, ten times faster than arctan2 per pixel.
+        pair = (g_row.astype(np.int64) + 255) * 511 + (g_col + 255)
+        bins = np.take(_orientation_table(orientations), pair)
     g_row, g_col = cast(g_row, xp.float64), cast(g_col, xp.float64)
     magnitude = xp.sqrt(g_row * g_row + g_col * g_col)
-    bins = _orientation_bins(g_row, g_col, orientations)
+    if bins is None:
+        bins = _orientation_bins(g_row, g_col, orientations)
 
     # One bincount over (image, cell, bin); bin == orientations collects the few pixels that
     # scikit-image leaves out of every bin (see _orientation_bins) and is dropped.
@@ -393,6 +400,16 @@ def _orientation_bins(g_row: Any, g_col: Any, orientations: int) -> Any:
     # The float32 edges differ from k * 180 / n by far less than a bin: one step each way.
     bins = bins - 1 * (degrees < edges[bins])
     return bins + 1 * (degrees >= edges[bins + 1])
+
+
+@functools.lru_cache(maxsize=4)
+def _orientation_table(orientations: int) -> np.ndarray:
+    """(511 * 511,) int64: :func:`_orientation_bins` of every integer gradient pair, at
+    ``(g_row + 255) * 511 + g_col + 255``."""
+    values = np.arange(-255, 256, dtype=np.float64)
+    table = _orientation_bins(values[:, None], values[None, :], orientations).reshape(-1)
+    table.flags.writeable = False
+    return table
 
 
 @functools.lru_cache(maxsize=16)
