@@ -18,7 +18,6 @@ app = typer.Typer(
 @app.command("list")
 def list_command() -> None:
     """List known weights, whether they are cached, and where."""
-    weights.load_providers()
     typer.echo(f"cache: {weights.cache_dir()}")
     for name, spec in sorted(weights.REGISTRY.items()):
         state = "cached" if weights.available(name) else "missing"
@@ -28,7 +27,6 @@ def list_command() -> None:
 @app.command("fetch")
 def fetch_command(name: str = typer.Argument(..., help="Weight name (see `list`).")) -> None:
     """Download a weight into the cache and verify its checksum."""
-    weights.load_providers()
     with user_errors():
         typer.echo(str(weights.fetch(name)))
 
@@ -39,6 +37,5 @@ def add_command(
     path: Path = typer.Argument(..., help="The downloaded file."),
 ) -> None:
     """Copy a weight file you downloaded elsewhere into the cache."""
-    weights.load_providers()
     with user_errors():
         typer.echo(str(weights.add(name, path)))

@@ -32,8 +32,9 @@ class WeightSpec:
     url : str
         Published download address.
     sha256 : str or None
-        Checksum of the published file; ``None`` when it could not be recorded here (then a
-        download is accepted as is and its checksum logged).
+        Checksum of the published file, or its leading hex digits (torchvision's file-name
+        convention); ``None`` when it could not be recorded here (the file is then accepted
+        as it is).
     description : str
         What the network is and where it comes from.
     """
@@ -47,14 +48,54 @@ class WeightSpec:
 
 REGISTRY: dict[str, WeightSpec] = {}
 
-#: Modules that register weights when imported (``facedata weights list`` imports them).
-PROVIDERS: list[str] = ["facedata.features.hed", "facedata.features.parsing", "facedata.train.vgg"]
-
 
 def register(spec: WeightSpec) -> WeightSpec:
-    """Add a weight to the registry (each network module registers its own)."""
+    """Add a weight to the registry (the networks facedata knows are registered below)."""
     REGISTRY[spec.name] = spec
     return spec
+
+
+# The catalogue lives here, not in the network modules, so that asking whether a weight is
+# present never imports torch.
+for _spec_ in (
+    WeightSpec(
+        name="hed-bsds500",
+        filename="network-bsds500.pytorch",
+        url="http://content.sniklaus.com/github/pytorch-hed/network-bsds500.pytorch",
+        sha256=None,
+        description="HED, BSDS500 model converted to PyTorch (Xie & Tu 2015; S. Niklaus)",
+    ),
+    WeightSpec(
+        name="hed-controlnet",
+        filename="ControlNetHED.pth",
+        url="https://huggingface.co/lllyasviel/Annotators/resolve/main/ControlNetHED.pth",
+        sha256=None,
+        description="HED, ControlNet's Apache-2 re-implementation (lllyasviel/Annotators)",
+    ),
+    WeightSpec(
+        name="parsing-bisenet",
+        filename="parsing_bisenet.pth",
+        url="https://github.com/xinntao/facexlib/releases/download/v0.2.0/parsing_bisenet.pth",
+        sha256=None,
+        description="facexlib BiSeNet face parsing, CelebAMask-HQ 19 classes",
+    ),
+    WeightSpec(
+        name="parsing-parsenet",
+        filename="parsing_parsenet.pth",
+        url="https://github.com/xinntao/facexlib/releases/download/v0.2.2/parsing_parsenet.pth",
+        sha256=None,
+        description="facexlib ParseNet (PSFR-GAN) face parsing, CelebAMask-HQ 19 classes",
+    ),
+    WeightSpec(
+        name="vgg16",
+        filename="vgg16-397923af.pth",
+        url="https://download.pytorch.org/models/vgg16-397923af.pth",
+        # torchvision names its files after the first hex digits of their sha256.
+        sha256="397923af",
+        description="VGG16 ImageNet (torchvision), SC-FEGAN perceptual/style losses",
+    ),
+):
+    register(_spec_)
 
 
 def home() -> Path:
@@ -76,17 +117,7 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def load_providers() -> None:
-    """Import every module in :data:`PROVIDERS`, so that their weights are registered."""
-    import importlib
-
-    for module in PROVIDERS:
-        importlib.import_module(module)
-
-
 def _spec(name: str) -> WeightSpec:
-    if name not in REGISTRY:
-        load_providers()
     try:
         return REGISTRY[name]
     except KeyError:
@@ -135,9 +166,13 @@ def resolve(name_or_path: str | os.PathLike, *, download: bool = True) -> Path:
     return fetch(spec.name)
 
 
-def available(name: str) -> bool:
-    """Whether a registered weight is already in the cache (never downloads)."""
-    return (cache_dir() / _spec(name).filename).is_file()
+def available(name_or_path: str | os.PathLike) -> bool:
+    """Whether a weight (registered name or file path) is on this machine; never downloads."""
+    try:
+        resolve(name_or_path, download=False)
+    except MissingWeightsError:
+        return False
+    return True
 
 
 def fetch(name: str) -> Path:
@@ -165,7 +200,7 @@ def fetch(name: str) -> Path:
 
 
 def _check_sha(spec: WeightSpec, path: Path) -> None:
-    if spec.sha256 is not None and (got := sha256_file(path)) != spec.sha256:
+    if spec.sha256 is not None and not (got := sha256_file(path)).startswith(spec.sha256):
         raise MissingWeightsError(
             _missing_message(spec, f"checksum mismatch: expected {spec.sha256}, got {got}")
         )

@@ -33,24 +33,8 @@ from .. import weights
 from ..device import resolve_device
 from ..errors import BadImageError, MissingWeightsError
 
-BSDS500 = weights.register(
-    weights.WeightSpec(
-        name="hed-bsds500",
-        filename="network-bsds500.pytorch",
-        url="http://content.sniklaus.com/github/pytorch-hed/network-bsds500.pytorch",
-        sha256=None,
-        description="HED, BSDS500 model converted to PyTorch (Xie & Tu 2015; S. Niklaus)",
-    )
-)
-CONTROLNET = weights.register(
-    weights.WeightSpec(
-        name="hed-controlnet",
-        filename="ControlNetHED.pth",
-        url="https://huggingface.co/lllyasviel/Annotators/resolve/main/ControlNetHED.pth",
-        sha256=None,
-        description="HED, ControlNet's Apache-2 re-implementation (lllyasviel/Annotators)",
-    )
-)
+BSDS500 = weights.REGISTRY["hed-bsds500"]
+CONTROLNET = weights.REGISTRY["hed-controlnet"]
 
 #: Output channels and conv count of the five VGG16 stages.
 STAGES = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))

@@ -63,25 +63,6 @@ ARCHS: dict[str, Arch] = {
     "parsenet": Arch("parsing-parsenet", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), CLASSES),
 }  # fmt: skip
 
-weights.register(
-    weights.WeightSpec(
-        name="parsing-bisenet",
-        filename="parsing_bisenet.pth",
-        url="https://github.com/xinntao/facexlib/releases/download/v0.2.0/parsing_bisenet.pth",
-        sha256=None,
-        description="facexlib BiSeNet face parsing, CelebAMask-HQ 19 classes",
-    )
-)
-weights.register(
-    weights.WeightSpec(
-        name="parsing-parsenet",
-        filename="parsing_parsenet.pth",
-        url="https://github.com/xinntao/facexlib/releases/download/v0.2.2/parsing_parsenet.pth",
-        sha256=None,
-        description="facexlib ParseNet (PSFR-GAN) face parsing, CelebAMask-HQ 19 classes",
-    )
-)
-
 
 def _arch(arch: str) -> Arch:
     try:

@@ -292,10 +292,9 @@ def build(
         "split_rule": rule,
     }
     _prepare_out(out, resolved, overwrite)
-    tasks = [
-        replace(t, device=task_device(config.device, i))
-        for i, t in enumerate(plan_tasks(refs, splits, config.shard_size))
-    ]
+    tasks = plan_tasks(refs, splits, config.shard_size)
+    if any(stage_class(n).needs_device(configs[n]) for n, _ in stages):
+        tasks = [replace(t, device=task_device(config.device, i)) for i, t in enumerate(tasks)]
     plan = Plan(str(out), source, config, stages, configs)
 
     report = BuildReport(out=str(out), attempted=len(refs))

@@ -62,6 +62,10 @@ class ColorStage(BatchStage):
     Config = ColorConfig
     requires = ("parsing",)
 
+    @classmethod
+    def needs_device(cls, config: ColorConfig) -> bool:
+        return config.route == "torch"
+
     def setup(self) -> None:
         route, factor = self.config.route, self.config.smoothing.factor
         self.method = route if route == "naive" else f"{route}-x{factor}"

@@ -64,6 +64,10 @@ class HogStage(BatchStage):
     fields = ("hog.npy", "hog.png")
     Config = HogConfig
 
+    @classmethod
+    def needs_device(cls, config: HogConfig) -> bool:
+        return config.route == "torch"
+
     def setup(self) -> None:
         self.device = None
         if self.config.route == "torch":

@@ -20,6 +20,12 @@ PARSERS = ("auto", "annotations", "bisenet", "parsenet", "landmarks")
 NETWORKS = ("bisenet", "parsenet")
 
 
+def _cached_network() -> str | None:
+    """The first network whose weights are on this machine (``auto`` uses it)."""
+    # Weight names follow features.parsing.ARCHS; looked up here without importing torch.
+    return next((n for n in NETWORKS if weights.available(f"parsing-{n}")), None)
+
+
 @dataclass(frozen=True)
 class ParsingConfig:
     """Where label maps come from.
@@ -56,6 +62,12 @@ class ParsingStage(Stage):
     fields = ("parsing.png",)
     Config = ParsingConfig
 
+    @classmethod
+    def needs_device(cls, config: ParsingConfig) -> bool:
+        return config.parser in NETWORKS or (
+            config.parser == "auto" and _cached_network() is not None
+        )
+
     def setup(self) -> None:
         self._model = None
         self._network: str | None = None
@@ -64,9 +76,7 @@ class ParsingStage(Stage):
             # Asked for by name: missing weights stop the shard at once, with the fix.
             self._load()
         elif self.config.parser == "auto":
-            from ..features.parsing import ARCHS  # registers the weights it names
-
-            self._network = next((a for a in NETWORKS if weights.available(ARCHS[a].weights)), None)
+            self._network = _cached_network()
 
     def _load(self):
         from ..features import parsing

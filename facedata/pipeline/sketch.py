@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import weights
 from ..errors import ConfigError, MissingWeightsError
 from ..features import sketch
 from ..sample import Sample
@@ -56,27 +57,30 @@ class SketchStage(BatchStage):
     Config = SketchConfig
 
     @classmethod
+    def needs_device(cls, config: SketchConfig) -> bool:
+        return config.method == "hed" or (
+            config.method == "auto" and weights.available(config.weights)
+        )
+
+    @classmethod
     def check(cls, config: SketchConfig) -> None:
         """HED asked for explicitly needs its weights (downloaded now when possible)."""
         if config.method == "hed":
-            from .. import weights
-
             weights.resolve(config.weights)
 
     def setup(self) -> None:
         self.model = None
         self.method = "xdog"
-        if self.config.method == "xdog":
+        if not self.needs_device(self.config):
+            if self.config.method == "auto":
+                try:
+                    weights.resolve(self.config.weights, download=False)
+                except MissingWeightsError as exc:
+                    log.warning("sketch: HED weights unavailable, using XDoG instead. %s", exc)
             return
         from ..features import hed
 
-        try:
-            self.model = hed.load(self.config.weights, self.context.device, download=False)
-        except MissingWeightsError as exc:
-            if self.config.method == "hed":
-                raise
-            log.warning("sketch: HED weights unavailable, using XDoG instead. %s", exc)
-            return
+        self.model = hed.load(self.config.weights, self.context.device, download=False)
         self.method = f"hed-{self.model.family}"
 
     def _prepare(self, image: np.ndarray) -> np.ndarray:

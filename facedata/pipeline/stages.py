@@ -68,6 +68,14 @@ class Stage:
         return cls.fields
 
     @classmethod
+    def needs_device(cls, config: Any) -> bool:
+        """Whether the stage would run torch on the build's device with ``config``.
+
+        A build that needs no device never imports torch in the main process.
+        """
+        return False
+
+    @classmethod
     def check(cls, config: Any) -> None:
         """Fail before a build starts when ``config`` cannot work (e.g. missing weights)."""
 

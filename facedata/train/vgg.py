@@ -17,15 +17,7 @@ from torch import nn
 from .. import weights
 from ..errors import MissingWeightsError
 
-VGG16 = weights.register(
-    weights.WeightSpec(
-        name="vgg16",
-        filename="vgg16-397923af.pth",
-        url="https://download.pytorch.org/models/vgg16-397923af.pth",
-        sha256=None,
-        description="VGG16 ImageNet (torchvision), SC-FEGAN perceptual/style losses",
-    )
-)
+VGG16 = weights.REGISTRY["vgg16"]
 
 #: torchvision's VGG16 ``features`` up to pool3 ("M" = 2×2 max-pool).
 LAYERS = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M")
