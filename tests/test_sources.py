@@ -127,3 +127,14 @@ def test_folder_source_recurses_and_survives_symlink_loops(tmp_path):
     (tmp_path / "sub" / "loop").symlink_to(tmp_path, target_is_directory=True)
     refs = get_source(SourceConfig("folder", root=str(tmp_path))).refs()
     assert [r.key for r in refs] == ["folder-one", "folder-sub_two"]
+
+
+def test_sixteen_bit_part_masks_count_every_non_zero_pixel(tmp_path):
+    from PIL import Image
+
+    expected = make_tree(tmp_path)
+    cloth = np.zeros((16, 16), np.uint16)
+    cloth[12:16, :] = 1  # would vanish if 16 bits were scaled down to 8
+    Image.fromarray(cloth).save(part_path(tmp_path / "CelebAMask-HQ-mask-anno", 2001, "cloth"))
+    source = get_source(SourceConfig("celebamask-hq", root=str(tmp_path)))
+    np.testing.assert_array_equal(source.load(source.refs()[0]).parsing, expected)

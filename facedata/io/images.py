@@ -117,6 +117,8 @@ def read_image(
 def read_label_png(path: str | os.PathLike) -> np.ndarray:
     """Read the first channel of a PNG as a 2-D ``uint8`` array (annotation masks).
 
+    8-bit values are returned as stored; deeper masks become 0/255 (zero / non-zero).
+
     OpenCV is used here because annotation PNGs are many and small: it reads them several
     times faster than Pillow. It returns colour as BGR(A), so the PNG's first channel (red)
     is index 2.
@@ -131,4 +133,5 @@ def read_label_png(path: str | os.PathLike) -> np.ndarray:
         raise BadImageError(f"{path} cannot be decoded as PNG")
     if arr.ndim == 3:
         arr = arr[..., 2] if arr.shape[2] >= 3 else arr[..., 0]
-    return arr if arr.dtype == np.uint8 else _to_uint8(arr)
+    # Only zero versus non-zero matters in a mask: scaling 16 bits down could zero a 1.
+    return arr if arr.dtype == np.uint8 else (arr != 0).view(np.uint8) * np.uint8(255)
