@@ -37,3 +37,20 @@ def test_png_no_larger_than_libpng_defaults(photo):
             ".png", np.ascontiguousarray(arr), [cv2.IMWRITE_PNG_COMPRESSION, 1]
         )
         assert len(encode("x.png", value)) < ratio * len(default)
+
+
+def test_a_sample_that_cannot_be_encoded_leaves_nothing_in_the_shard(tmp_path):
+    import tarfile
+
+    import numpy as np
+    import pytest
+
+    from facedata.shards.writer import ShardWriter
+
+    with ShardWriter(tmp_path / "s.tar") as w:
+        w.write("good", {"mask.png": np.zeros((4, 4), np.uint8)})
+        with pytest.raises(ValueError, match="expected a uint8"):
+            w.write("bad", {"a.png": np.zeros((4, 4), np.uint8), "b.png": np.zeros(4, np.float32)})
+    with tarfile.open(tmp_path / "s.tar") as tar:
+        assert tar.getnames() == ["good.mask.png"]
+    assert w.count == 1

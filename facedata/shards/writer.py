@@ -42,13 +42,19 @@ class ShardWriter:
         self.nbytes = 0
 
     def write(self, key: str, fields: dict) -> None:
-        """Append one sample; ``fields`` maps field names to arrays, dicts or bytes."""
+        """Append one sample; ``fields`` maps field names to arrays, dicts or bytes.
+
+        Every field is encoded before the first is written, so a field that cannot be encoded
+        fails the sample without leaving part of it in the shard.
+        """
         if "." in key or "/" in key:
             raise ValueError(f"sample key {key!r} must not contain dots or slashes")
-        for field in sorted(fields):
-            data = encode(
-                field, fields[field], jpeg_quality=self.jpeg_quality, png_level=self.png_level
-            )
+        encoded = [
+            (field, encode(field, fields[field], jpeg_quality=self.jpeg_quality,
+                           png_level=self.png_level))
+            for field in sorted(fields)
+        ]  # fmt: skip
+        for field, data in encoded:
             info = tarfile.TarInfo(f"{key}.{field}")
             info.size = len(data)
             info.mtime = 0
