@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run(out, root, **kw):
-    kw = {"size": 96, "shard_size": 3, "progress": False} | kw
+    maps = ("parsing", "face", "hair", "mask")
+    kw = {"size": 96, "shard_size": 3, "progress": False, "maps": maps} | kw
     return build(BuildConfig(out=str(out), **kw), SourceConfig("celebamask-hq", root=str(root)))
 
 
@@ -37,6 +38,7 @@ def shard_bytes(out):
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory, demo_tree):
+    # Module-scoped, so it runs before the per-test FACEDATA_HOME; these maps need no cache.
     out = tmp_path_factory.mktemp("ref") / "out"
     run(out, demo_tree)
     return shard_bytes(out)
@@ -62,7 +64,7 @@ def test_kill_9_at_several_points_then_resume(tmp_path, demo_tree, reference):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "cli", "build", "--src", "celebamask-hq", "--root",
            str(demo_tree), "--out", str(out), "--size", "96", "--shard-size", "3",
-           "--no-progress"]  # fmt: skip
+           "--maps", "parsing,face,hair,mask", "--no-progress"]  # fmt: skip
     env = os.environ | {"PYTHONPATH": str(REPO)}
     for delay in (0.6, 1.2, 1.8):
         proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
@@ -143,3 +145,53 @@ def test_hostile_folder_inputs_become_failure_lines(tmp_path):
     assert "empty file" in failures["folder-zero"]["error"]
     assert "announces" in failures["folder-bomb"]["error"]
     assert verify(out).ok
+
+
+CRASHING_STAGE = '''
+import os
+from pathlib import Path
+
+from facedata.pipeline.stages import Stage
+
+
+class CrashOnce(Stage):
+    """Kills its worker process the first time it meets sample 5, as the OOM killer would."""
+
+    name = "crash"
+
+    def process(self, sample):
+        marker = Path(os.environ["CRASH_MARKER"])
+        if sample.key.endswith("000005") and not marker.exists():
+            marker.write_text("killed once")
+            os._exit(9)
+'''
+
+BUILD_WITH_CRASH = """
+import sys
+from facedata.pipeline import BuildConfig, build, stages
+from facedata.sources import SourceConfig
+stages.STAGES["crash"] = "crashing_stage:CrashOnce"
+out, root = sys.argv[1:3]
+config = BuildConfig(out=out, size=96, shard_size=3, progress=False, workers=2,
+                     maps=("parsing", "face", "hair", "mask", "crash"))
+report = build(config, SourceConfig("celebamask-hq", root=root))
+print(report.shards_built, len(report.shard_errors), report.written)
+"""
+
+
+def test_a_killed_worker_fails_its_shard_which_is_retried(tmp_path, demo_tree, reference):
+    (tmp_path / "crashing_stage.py").write_text(CRASHING_STAGE)
+    env = os.environ | {
+        "PYTHONPATH": os.pathsep.join([str(REPO), str(tmp_path)]),
+        "CRASH_MARKER": str(tmp_path / "marker"),
+    }
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-c", BUILD_WITH_CRASH, str(out), str(demo_tree)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "marker").exists()  # a worker really died
+    built, errors, written = map(int, done.stdout.split()[-3:])
+    assert errors == 0 and written == 12
+    assert shard_bytes(out) == reference  # the "crash" stage writes no field

@@ -21,7 +21,15 @@ from ..sources import Source, SourceConfig, get_source
 from ..sources.splits import assign_splits
 from .config import BuildConfig
 from .executors import run_tasks
-from .stages import Stage, StageContext, default_configs, guarded, resolve_maps, stage_class
+from .stages import (
+    STAGES,
+    Stage,
+    StageContext,
+    default_configs,
+    guarded,
+    resolve_maps,
+    stage_class,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +65,9 @@ class Plan:
     config: BuildConfig
     stages: list[tuple[str, bool]]
     stage_configs: dict[str, Any]
+    # The registry as the main process saw it: a stage registered at run time (a plugin)
+    # is then found by worker processes too.
+    registry: dict[str, str]
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -65,7 +76,7 @@ class Plan:
             f
             for n, emit in self.stages
             if emit
-            for f in stage_class(n).output_fields(self.stage_configs[n])
+            for f in stage_class(n, self.registry).output_fields(self.stage_configs[n])
         }
         return tuple(sorted({"jpg", "json"} | emitted))
 
@@ -102,7 +113,9 @@ def _stages_for(plan: Plan, device: str) -> list[Stage]:
         _STAGE_CACHE.clear()  # another build in this process: free its networks
     if (options, device) not in _STAGE_CACHE:
         context = StageContext(size=plan.config.size, seed=plan.config.seed, device=device)
-        stages = [stage_class(n)(plan.stage_configs[n], context) for n, _ in plan.stages]
+        stages = [
+            stage_class(n, plan.registry)(plan.stage_configs[n], context) for n, _ in plan.stages
+        ]
         for stage in stages:
             stage.setup()
         _STAGE_CACHE[options, device] = stages
@@ -295,7 +308,7 @@ def build(
     tasks = plan_tasks(refs, splits, config.shard_size)
     if any(stage_class(n).needs_device(configs[n]) for n, _ in stages):
         tasks = [replace(t, device=task_device(config.device, i)) for i, t in enumerate(tasks)]
-    plan = Plan(str(out), source, config, stages, configs)
+    plan = Plan(str(out), source, config, stages, configs, {n: STAGES[n] for n, _ in stages})
 
     report = BuildReport(out=str(out), attempted=len(refs))
     unsplit = [

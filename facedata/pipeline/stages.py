@@ -176,10 +176,10 @@ STAGES: dict[str, str] = {
 ALWAYS = ("align", "resize")
 
 
-def stage_class(name: str) -> type[Stage]:
-    """Import the stage class registered for map ``name``."""
+def stage_class(name: str, registry: dict[str, str] | None = None) -> type[Stage]:
+    """Import the stage class registered for map ``name`` (in ``registry``, default STAGES)."""
     try:
-        target = STAGES[name]
+        target = (STAGES if registry is None else registry)[name]
     except KeyError:
         choices = ", ".join(n for n in STAGES if n not in ALWAYS)
         raise ConfigError(f"unknown map {name!r}; choose from {choices}") from None
