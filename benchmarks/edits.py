@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 
 import numpy as np
 
+from benchmarks.timing import best_ms
 from facedata.features.edits import interpolate_labels
 from facedata.pipeline.maps import resize_labels
 from facedata.sources import SourceConfig, get_source
@@ -28,15 +28,6 @@ from facedata.sources.demo import write_demo_tree
 from tests.edits_reference import dense_interpolation
 
 SIZE = 512
-
-
-def best_ms(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * min(times)
 
 
 def main() -> None:

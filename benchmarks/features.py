@@ -22,6 +22,7 @@ import time
 import cv2
 import numpy as np
 
+from benchmarks.timing import best_ms
 from facedata.features import color, hog
 from facedata.pipeline.maps import resize_image, resize_labels
 from facedata.sources import SourceConfig, get_source
@@ -29,15 +30,6 @@ from facedata.sources.demo import write_demo_tree
 
 SIZE = 512
 PHOTOS = ("astronaut", "coffee", "chelsea")
-
-
-def best_ms(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * min(times)
 
 
 def cases(n_faces: int) -> list[tuple[str, np.ndarray, np.ndarray]]:

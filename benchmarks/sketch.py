@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 
 import cv2
 import numpy as np
 
+from benchmarks.timing import best_ms
 from facedata.features import sketch
 from facedata.pipeline.maps import resize_image
 from facedata.sources import SourceConfig, get_source
@@ -32,15 +32,6 @@ from tests import sketch_reference as reference
 
 SIZE = 512
 THRESHOLD = sketch.SketchStyle().threshold
-
-
-def best_ms(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * min(times)
 
 
 def images(n_faces: int) -> list[tuple[str, np.ndarray]]:

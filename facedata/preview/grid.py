@@ -10,20 +10,11 @@ import numpy as np
 
 from ..io.atomic import atomic_path
 from ..labels import colorize
+from ..shards.fields import FULL_SIZE_FIELDS
 from ..shards.reader import iter_samples
 
 #: Column order; fields a build does not have are skipped.
-COLUMNS = (
-    "jpg",
-    "parsing.png",
-    "face.png",
-    "hair.png",
-    "mask.png",
-    "sketch.png",
-    "color.png",
-    "hog.png",
-    "parsing_edit.png",
-)
+COLUMNS = FULL_SIZE_FIELDS
 
 
 def tile(field: str, value: np.ndarray, sample: dict, size: int) -> np.ndarray:

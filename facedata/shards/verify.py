@@ -11,24 +11,8 @@ import numpy as np
 from ..errors import CorruptShardError
 from ..labels import CLASSES
 from ..weights import sha256_file
+from .fields import BINARY_FIELDS, FULL_SIZE_FIELDS, LABEL_FIELDS
 from .reader import iter_shard, load_manifest
-
-#: Fields whose pixels must be 0 or 255.
-BINARY_FIELDS = ("face.png", "hair.png", "mask.png", "sketch.png")
-#: Fields at the build's output size (component patches have their own sizes).
-FULL_SIZE_FIELDS = (
-    "jpg",
-    "parsing.png",
-    "parsing_edit.png",
-    "face.png",
-    "hair.png",
-    "mask.png",
-    "sketch.png",
-    "color.png",
-    "hog.png",
-)
-#: Fields holding label ids.
-LABEL_FIELDS = ("parsing.png", "parsing_edit.png")
 
 
 @dataclass
