@@ -60,6 +60,12 @@ def test_dask_cluster_gives_the_same_bytes(tmp_path, demo_tree, reference):
     assert shard_bytes(tmp_path / "out") == reference
 
 
+def test_ray_gives_the_same_bytes(tmp_path, demo_tree, reference):
+    pytest.importorskip("ray")
+    run(tmp_path / "out", demo_tree, workers=2, backend="ray")
+    assert shard_bytes(tmp_path / "out") == reference
+
+
 def test_kill_9_at_several_points_then_resume(tmp_path, demo_tree, reference):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "cli", "build", "--src", "celebamask-hq", "--root",

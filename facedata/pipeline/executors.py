@@ -42,7 +42,12 @@ def _engine(backend: str, scheduler: str | None, workers: int):
         register_ray()
         started = not ray.is_initialized()
         if started:
-            ray.init(address=scheduler, num_cpus=None if scheduler else workers)
+            ray.init(
+                address=scheduler,
+                num_cpus=None if scheduler else workers,
+                include_dashboard=False,
+                log_to_driver=False,
+            )
         try:
             yield "ray"
         finally:
@@ -73,5 +78,14 @@ def run_tasks(
 
     with _engine(backend, scheduler, workers) as name:
         with joblib.parallel_config(backend=name, n_jobs=workers):
-            parallel = joblib.Parallel(return_as="generator_unordered")
-            yield from parallel(joblib.delayed(fn)(*task) for task in tasks)
+            active, _ = joblib.parallel.get_active_backend()
+            if active.supports_return_generator:
+                parallel = joblib.Parallel(return_as="generator_unordered")
+                yield from parallel(joblib.delayed(fn)(*task) for task in tasks)
+                return
+            # Ray's joblib backend returns whole lists only: submit a few rounds of work at a
+            # time, so results (and the progress bar) still arrive during the build.
+            step = 2 * workers
+            for start in range(0, len(tasks), step):
+                chunk = tasks[start : start + step]
+                yield from joblib.Parallel()(joblib.delayed(fn)(*task) for task in chunk)
