@@ -54,3 +54,16 @@ def test_figures_exist_are_used_and_stay_small():
     made = {f"figures/{p.name}" for p in (ROOT / "docs" / "figures").glob("*.png")}
     assert used == made, "run python docs/make_figures.py, and show every figure on a page"
     assert sum((ROOT / "docs" / f).stat().st_size for f in made) < 2_000_000
+
+
+def test_relative_links_in_docs_and_readme_resolve():
+    import re
+
+    pages = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
+    broken = [
+        f"{page.name} -> {link}"
+        for page in pages
+        for link in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text())
+        if not link.startswith(("http://", "https://")) and not (page.parent / link).exists()
+    ]
+    assert broken == []
