@@ -137,7 +137,9 @@ def build_command(
     seed: int = typer.Option(0, "--seed", help="Global seed; outputs depend on (seed, key)."),
     shard_size: int = typer.Option(1000, "--shard-size", help="Samples per shard."),
     limit: int = typer.Option(None, "--limit", help="Use only the first N samples."),
-    workers: int = typer.Option(1, "--workers", help="Parallel shard tasks."),
+    workers: int = typer.Option(
+        0, "--workers", help="Parallel shard tasks; 0 = one process per CPU core."
+    ),
     backend: str = typer.Option("loky", "--backend", help="loky, dask or ray."),
     scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler / Ray address."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:i."),

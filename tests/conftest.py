@@ -17,6 +17,13 @@ def facedata_home(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def one_core(monkeypatch):
+    """Builds run in the test's own process unless a test asks for workers, so what a test
+    monkeypatches (functions, FACEDATA_HOME) reaches the stages."""
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+
+
+@pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """Tests never reach the internet: a weight download fails as it does offline."""
 

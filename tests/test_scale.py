@@ -44,6 +44,24 @@ def reference(tmp_path_factory, demo_tree):
     return shard_bytes(out)
 
 
+def test_default_workers_follow_the_cores_and_the_shards(tmp_path, demo_tree, monkeypatch):
+    import importlib
+
+    build_module = importlib.import_module("facedata.pipeline.build")  # not the function
+    seen = []
+    real = build_module.run_tasks
+
+    def spy(fn, tasks, *, workers, **kw):
+        seen.append(workers)
+        return real(fn, tasks, workers=1, **kw)
+
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    monkeypatch.setattr(build_module, "run_tasks", spy)
+    run(tmp_path / "a", demo_tree, shard_size=3)  # 6 shards: 6 workers, not 16
+    run(tmp_path / "b", demo_tree, shard_size=100)  # 3 shards (one per split)
+    assert seen == [6, 3]
+
+
 def test_two_loky_workers_give_the_same_bytes(tmp_path, demo_tree, reference):
     report = run(tmp_path / "out", demo_tree, workers=2)
     assert report.shards_built == len(reference)
@@ -70,7 +88,7 @@ def test_kill_9_at_several_points_then_resume(tmp_path, demo_tree, reference):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "cli", "build", "--src", "celebamask-hq", "--root",
            str(demo_tree), "--out", str(out), "--size", "96", "--shard-size", "3",
-           "--maps", "parsing,face,hair,mask", "--no-progress"]  # fmt: skip
+           "--maps", "parsing,face,hair,mask", "--workers", "1", "--no-progress"]  # fmt: skip
     env = os.environ | {"PYTHONPATH": str(REPO)}
     for delay in (0.6, 1.2, 1.8):
         proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL,

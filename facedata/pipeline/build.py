@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -364,14 +365,16 @@ def _run_pending(
     """Run shard tasks; when the executor itself breaks (a worker killed by the OOM killer),
     the shards not finished are run once more on a fresh executor, then reported."""
     config = plan.config
-    inline = config.workers <= 1 and config.backend == "loky"
+    # 0 workers: one process per CPU core, never more than there are shards to build.
+    workers = max(1, min(config.workers or os.cpu_count() or 1, len(todo)))
+    inline = workers == 1 and config.backend == "loky"
     pending = list(todo)
     for attempt in range(2):
         try:
             for stats in run_tasks(
                 _build_shard_safely,
                 [(plan, t, bar.update if inline else None) for t in pending],
-                workers=config.workers,
+                workers=workers,
                 backend=config.backend,
                 scheduler=config.scheduler,
             ):

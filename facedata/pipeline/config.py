@@ -34,7 +34,8 @@ class BuildConfig:
     batch_size : int
         Samples loaded and processed together inside a shard task.
     workers : int
-        Parallel shard tasks.
+        Parallel shard tasks; 0 (the default) runs one per CPU core, at most one per shard
+        to build. One worker on the local backend runs in this process.
     backend : str
         joblib backend: ``loky``, ``dask`` or ``ray``.
     scheduler : str or None
@@ -57,7 +58,7 @@ class BuildConfig:
     shard_size: int = 1000
     limit: int | None = None
     batch_size: int = 16
-    workers: int = 1
+    workers: int = 0
     backend: str = "loky"
     scheduler: str | None = None
     device: str = "auto"
