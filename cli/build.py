@@ -210,7 +210,16 @@ def build_command(
         stage_configs["hog"] = HogConfig(
             route=hog_route, orientations=hog_orientations, cell=hog_cell, channels=hog_channels
         )
-        report = build(config, source, stage_configs, overwrite=overwrite, resume=resume)
+        try:
+            report = build(config, source, stage_configs, overwrite=overwrite, resume=resume)
+        except KeyboardInterrupt:
+            typer.secho(
+                f"interrupted: finished shards in {out} are kept; run the same command again "
+                "to build the rest",
+                fg=typer.colors.YELLOW,
+                err=True,
+            )
+            raise typer.Exit(130) from None
     typer.echo(
         f"{report.written} samples written to {out} ({report.shards_built} shards built, "
         f"{report.shards_skipped} already complete); {len(report.failures)} failed "

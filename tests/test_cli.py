@@ -75,3 +75,18 @@ def test_every_command_has_help():
     for cmd in ("build", "inspect", "preview", "demo-data", "weights"):
         result = invoke(cmd, "--help")
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_interrupted_build_says_how_to_resume(tmp_path, demo_tree, monkeypatch):
+    import importlib
+
+    build_module = importlib.import_module("facedata.pipeline.build")
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build_module, "build_shard", interrupt)
+    result = invoke("build", "--src", "celebamask-hq", "--root", demo_tree, "--out",
+                    tmp_path / "o", "--size", 64, "--no-progress")  # fmt: skip
+    assert result.exit_code == 130
+    assert "run the same command again" in result.output
