@@ -223,7 +223,10 @@ class ShardDataset(IterableDataset):
         """Turn one raw WebDataset sample (field → bytes) into the documented tensors."""
         key = raw["__key__"]
         where = f"sample {key!r} of {raw.get('__url__', '?')}"
-        needed = self.fields + (("jpg",) if self.masks == "fresh" else ())
+        needed = list(self.fields)
+        if self.masks == "fresh":
+            # The mask is drawn at the image's size with its label map and landmarks if stored.
+            needed += ["jpg", *(f for f in ("parsing.png", "json") if f in raw)]
         decoded = {}
         for field in dict.fromkeys(needed):
             if field not in raw:
@@ -236,16 +239,12 @@ class ShardDataset(IterableDataset):
         item: dict[str, Any] = {"__key__": key}
         item.update((name, torch.from_numpy(a)) for name, a in arrays.items())
         if self.masks == "fresh":
-            item["mask"] = torch.from_numpy(self._fresh_mask(raw, decoded["jpg"], epoch))
+            item["mask"] = torch.from_numpy(self._fresh_mask(key, decoded, epoch))
         return item
 
-    def _fresh_mask(self, raw: dict[str, Any], image: np.ndarray, epoch: int) -> np.ndarray:
-        shard_sample = {"jpg": image}
-        for field in ("parsing.png", "json"):
-            if field in raw:
-                shard_sample[field] = decode(field, raw[field])
-        side = self.size or image.shape[0]
-        context = MaskContext.from_shard(shard_sample, side)
-        rng = sample_rng(self.seed, raw["__key__"], "train-mask", epoch)
+    def _fresh_mask(self, key: str, decoded: dict[str, Any], epoch: int) -> np.ndarray:
+        side = self.size or decoded["jpg"].shape[0]
+        context = MaskContext.from_shard(decoded, side)
+        rng = sample_rng(self.seed, key, "train-mask", epoch)
         mask, _ = self.mask_spec.draw(rng, side, side, context)
         return mask[None].astype(np.float32)
