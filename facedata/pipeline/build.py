@@ -146,6 +146,7 @@ def build_shard(plan: Plan, task: ShardTask, on_sample=None) -> dict:
     seconds: dict[str, float] = {}
     failures: list[dict] = []
     batch_size = max(1, plan.config.batch_size)
+    fields = plan.fields  # derived from the stage classes: once per shard, not per sample
     with ShardWriter(out / task.name, jpeg_quality=plan.config.jpeg_quality) as writer:
         for start in range(0, len(task.refs), batch_size):
             t0 = time.perf_counter()
@@ -162,7 +163,7 @@ def build_shard(plan: Plan, task: ShardTask, on_sample=None) -> dict:
             for sample in batch:
                 if sample.ok:
                     sample.meta["seed"] = plan.config.seed
-                    guarded("write", sample, _write, writer, plan.fields)
+                    guarded("write", sample, _write, writer, fields)
                 if not sample.ok:
                     stage_name, message = sample.error
                     failures.append(
