@@ -134,6 +134,11 @@ def build_command(
     partition_file: Path = typer.Option(
         None, "--partition-file", help="CelebA list_eval_partition.txt (default: under --root)."
     ),
+    accept_damaged: bool = typer.Option(
+        False,
+        "--accept-damaged",
+        help="Keep JPEGs that libjpeg reports as damaged (by default each is a failure line).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Global seed; outputs depend on (seed, key)."),
     shard_size: int = typer.Option(1000, "--shard-size", help="Samples per shard."),
     limit: int = typer.Option(None, "--limit", help="Use only the first N samples."),
@@ -174,6 +179,7 @@ def build_command(
         name=src,
         root=str(root) if root else None,
         partition_file=str(partition_file) if partition_file else None,
+        accept_damaged=accept_damaged,
     )
     with user_errors():
         stage_configs = {

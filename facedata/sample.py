@@ -22,12 +22,16 @@ class SampleRef:
         CelebA file name (``000001.jpg``) used to join the official split, when known.
     meta : dict
         Source metadata already known from annotation tables (attributes, pose, ids).
+    problem : str or None
+        Why the sample cannot be built, found while listing (two files claiming one id); the
+        sample then becomes a failure line instead of being loaded.
     """
 
     key: str
     path: str
     orig_file: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    problem: str | None = None
 
 
 @dataclass

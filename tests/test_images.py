@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from facedata.errors import BadImageError
-from facedata.io.images import read_image
+from facedata.io.images import decode_image, read_image
 
 
 def test_rgb_jpeg_roundtrip(tmp_path):
@@ -74,3 +74,79 @@ def test_jpeg_decoded_at_reduced_scale_matches_area_resize(tmp_path):
     area = cv2.resize(full, (128, 128), interpolation=cv2.INTER_AREA)
     assert np.abs(half.astype(int) - area).mean() < 1.5
     assert read_image(tmp_path / "a.png", reduce_to=64)[0].shape == (256, 256, 3)
+
+
+def exif_jpeg(path, pixels, orientation):
+    img = Image.fromarray(pixels)
+    exif = img.getexif()
+    exif[0x0112] = orientation
+    img.save(path, quality=95, exif=exif)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_as_pillow_applies_it(tmp_path, orientation):
+    from PIL import ImageOps
+
+    stored = np.random.default_rng(orientation).integers(0, 255, (48, 32, 3), np.uint8)
+    exif_jpeg(tmp_path / "a.jpg", stored, orientation)
+    decoded = decode_image(tmp_path / "a.jpg")
+    with Image.open(tmp_path / "a.jpg") as img:
+        expected = np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+    np.testing.assert_array_equal(decoded.rgb, expected)
+    assert decoded.orientation == orientation
+    assert decoded.size == ((48, 32) if orientation >= 5 else (32, 48))
+
+
+def test_exif_orientation_at_reduced_scale_keeps_the_full_size(tmp_path):
+    exif_jpeg(tmp_path / "a.jpg", np.zeros((256, 128, 3), np.uint8), 6)
+    decoded = decode_image(tmp_path / "a.jpg", reduce_to=64)
+    assert decoded.rgb.shape == (64, 128, 3) and decoded.size == (256, 128)  # 1/2 scale
+
+
+def damaged(tmp_path):
+    """A JPEG with 64 random bytes in the middle of its entropy-coded data."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:256, :256]
+    smooth = np.stack([xx, yy, (xx + yy) // 2], -1).astype(np.uint8)
+    Image.fromarray(smooth).save(tmp_path / "a.jpg", quality=90)
+    data = bytearray((tmp_path / "a.jpg").read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = rng.integers(0, 256, 64, np.uint8).tobytes()
+    (tmp_path / "d.jpg").write_bytes(bytes(data))
+    return tmp_path / "d.jpg"
+
+
+def test_damaged_jpeg_is_refused_unless_accepted(tmp_path):
+    path = damaged(tmp_path)
+    # Pillow decodes it without a word: the damage is only visible as wrong pixels.
+    with Image.open(path) as img:
+        assert img.convert("RGB").size == (256, 256)
+    with pytest.raises(BadImageError, match="cannot be decoded cleanly: Corrupt JPEG data"):
+        decode_image(path)
+    assert decode_image(path, strict=False).rgb.shape == (256, 256, 3)
+
+
+@pytest.mark.parametrize("reduce_to", [None, 256, 100, 40, 16])
+def test_jpeg_decoding_equals_pillows(tmp_path, reduce_to):
+    rng = np.random.default_rng(1)
+    for name, pixels in {
+        "rgb.jpg": rng.integers(0, 255, (300, 200, 3), np.uint8),
+        "gray.jpg": rng.integers(0, 255, (300, 200), np.uint8),
+    }.items():
+        Image.fromarray(pixels).save(tmp_path / name, quality=90)
+        with Image.open(tmp_path / name) as img:
+            if reduce_to is not None:
+                img.draft(img.mode, (reduce_to, reduce_to))
+            expected = np.asarray(img.convert("RGB"))
+        np.testing.assert_array_equal(
+            decode_image(tmp_path / name, reduce_to=reduce_to).rgb, expected
+        )
+
+
+def test_cmyk_jpeg_is_converted_as_pillow_converts_it(tmp_path):
+    cmyk = np.random.default_rng(2).integers(0, 255, (40, 30, 4), np.uint8)
+    Image.fromarray(cmyk, "CMYK").save(tmp_path / "c.jpg")
+    decoded = decode_image(tmp_path / "c.jpg")
+    with Image.open(tmp_path / "c.jpg") as img:
+        np.testing.assert_array_equal(decoded.rgb, np.asarray(img.convert("RGB")))
+    assert decoded.conversion == "CMYK converted to RGB"

@@ -52,6 +52,8 @@ class ResizeStage(Stage):
     def process(self, sample: Sample) -> None:
         size = self.context.size
         h, w = sample.image.shape[:2]
+        # Sources record the file's size; the pixels may be a reduced-scale decode of it.
+        original = sample.meta.setdefault("original_size", [int(w), int(h)])
         if h != w:
             x0, y0, side = center_square((h, w))
             sample.image = sample.image[y0 : y0 + side, x0 : x0 + side]
@@ -62,9 +64,9 @@ class ResizeStage(Stage):
                 sx, sy = pw / w, ph / h
                 px0, py0, pside = round(x0 * sx), round(y0 * sy), round(side * sx)
                 sample.parsing = sample.parsing[py0 : py0 + pside, px0 : px0 + pside]
-            sample.meta["crop"] = [int(x0), int(y0), int(side)]
+            ox0, oy0, oside = center_square((original[1], original[0]))
+            sample.meta["crop"] = [int(ox0), int(oy0), int(oside)]  # in the file's pixels
             h = w = side
-        sample.meta["original_size"] = sample.meta.get("original_size", [int(w), int(h)])
         sample.image = resize_image(sample.image, size)
         if sample.landmarks is not None:
             # Rounded as the metadata stores them, so maps drawn from landmarks (masks) can be

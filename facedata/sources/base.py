@@ -8,7 +8,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import MissingDataError
+from ..io.images import decode_image
 from ..sample import Sample, SampleRef
 
 
@@ -28,7 +31,11 @@ class SourceConfig:
         CelebAMask-HQ parts every face has; a missing file for one of them is an error.
     decode_size : int or None
         Sources of aligned images decode JPEGs at reduced scale down to this side (see
-        :func:`facedata.io.images.read_image`); a build sets it to its output size.
+        :func:`facedata.io.images.decode_image`); a build sets it to its output size.
+    accept_damaged : bool
+        Keep JPEGs whose decoder reports recoverable damage (``Corrupt JPEG data: … extraneous
+        bytes``, ``Premature end of JPEG file``). By default such an image is a failure line:
+        libjpeg decodes past the damage and returns wrong pixels without an error.
     """
 
     name: str = "demo"
@@ -36,6 +43,28 @@ class SourceConfig:
     partition_file: str | None = None
     required_parts: tuple[str, ...] = ("skin",)
     decode_size: int | None = None
+    accept_damaged: bool = False
+
+
+def numbered_images(folder: Path) -> dict[int, list[str]]:
+    """The ``<id>.jpg`` files of a folder by id, ids ascending.
+
+    More than one name for an id (``0023.jpg`` beside ``23.jpg``) is a clash that the caller
+    turns into a failure (see :func:`clash`), never into two samples under one key.
+    """
+    found: dict[int, list[str]] = {}
+    for p in folder.glob("*.jpg"):
+        if p.stem.isascii() and p.stem.isdigit():
+            found.setdefault(int(p.stem), []).append(p.name)
+    return {i: sorted(found[i]) for i in sorted(found)}
+
+
+def clash(folder: str, image_id: int, names: list[str]) -> str | None:
+    """The failure message for an id claimed by several files, or ``None`` for one file."""
+    if len(names) < 2:
+        return None
+    files = ", ".join(f"{folder}/{n}" for n in names)
+    return f"{len(names)} files claim id {image_id} ({files}): keep only {image_id}.jpg"
 
 
 def default_root(name: str) -> Path:
@@ -86,6 +115,41 @@ class Source(ABC):
             return path
         path = self.root / "list_eval_partition.txt"
         return path if path.is_file() else None
+
+    def read_image(self, ref: SampleRef, *, reduce: bool = False) -> tuple[np.ndarray, dict]:
+        """Decode a sample's image upright, with its metadata.
+
+        Parameters
+        ----------
+        ref : SampleRef
+        reduce : bool
+            Decode a JPEG at reduced scale down to ``config.decode_size`` (aligned sources).
+
+        Returns
+        -------
+        image : (H, W, 3) uint8 ndarray
+        meta : dict
+            ``ref.meta`` plus ``original_size`` (the file's upright full-resolution
+            ``[width, height]``), and ``exif_orientation`` and ``conversion`` when they apply.
+
+        Raises
+        ------
+        FacedataError
+            The problem listing found (``ref.problem``), or an image that does not decode.
+        """
+        if ref.problem:
+            raise MissingDataError(ref.problem)
+        decoded = decode_image(
+            ref.path,
+            reduce_to=self.config.decode_size if reduce else None,
+            strict=not self.config.accept_damaged,
+        )
+        meta = dict(ref.meta) | {"original_size": list(decoded.size)}
+        if decoded.orientation != 1:
+            meta["exif_orientation"] = decoded.orientation
+        if decoded.conversion:
+            meta["conversion"] = decoded.conversion
+        return decoded.rgb, meta
 
     @abstractmethod
     def refs(self) -> list[SampleRef]:

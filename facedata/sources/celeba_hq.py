@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..io.images import read_image
 from ..sample import Sample, SampleRef
-from .base import Source
+from .base import Source, clash, numbered_images
 from .celebamask_hq import IMAGES, MAPPING
 from .tables import read_mapping
 
@@ -29,8 +28,8 @@ class CelebAHQ(Source):
         folder = self._image_dir()
         if not folder.is_dir():
             raise self.missing("the root does not exist")
-        ids = sorted(int(p.stem) for p in folder.glob("*.jpg") if p.stem.isdigit())
-        if not ids:
+        images = numbered_images(folder)
+        if not images:
             raise self.missing("no <id>.jpg image found")
         mapping_file = next(
             (p for p in (self.root / MAPPING, folder / MAPPING) if p.is_file()), None
@@ -39,19 +38,19 @@ class CelebAHQ(Source):
         return [
             SampleRef(
                 key=f"{self.name}-{i:06d}",
-                path=str(folder / f"{i}.jpg"),
+                path=str(folder / names[0]),
                 orig_file=mapping.get(i),
                 meta={
                     "celeba_hq_id": i,
-                    "file": str(Path(folder.name) / f"{i}.jpg"),
+                    "file": str(Path(folder.name) / names[0]),
                     "aligned": True,
                 }
                 | ({"celeba_file": mapping[i]} if i in mapping else {}),
+                problem=clash(folder.name, i, names),
             )
-            for i in ids
+            for i, names in images.items()
         ]
 
     def load(self, ref: SampleRef) -> Sample:
-        image, conversion = read_image(ref.path, reduce_to=self.config.decode_size)
-        meta = dict(ref.meta) | ({"conversion": conversion} if conversion else {})
+        image, meta = self.read_image(ref, reduce=True)
         return Sample(key=ref.key, image=image, meta=meta)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MissingDataError
-from ..io.images import read_image, read_label_png
+from ..errors import BadImageError, MissingDataError
+from ..io.images import read_part_mask
 from ..labels import CLASSES
 from ..sample import Sample, SampleRef
-from .base import Source
+from .base import Source, clash, numbered_images
 from .tables import read_annotation_table, read_mapping
 
 IMAGES = "CelebA-HQ-img"
@@ -25,11 +25,33 @@ def part_path(anno_root: Path, image_id: int, part: str) -> Path:
     return anno_root / str(image_id // 2000) / f"{image_id:05d}_{part}.png"
 
 
+def read_part(path: Path) -> np.ndarray | None:
+    """A part mask as ``g_mask.py`` reads it, or ``None`` when the face has no such part.
+
+    Only a name that does not exist means "absent". A file that exists but cannot be read (a
+    symbolic-link loop or a dangling link, no permission, a folder, a corrupt PNG) raises, so
+    a lost hair part is a failure line rather than a silently different label map.
+
+    Raises
+    ------
+    BadImageError
+        When the file exists but cannot be read or decoded.
+    """
+    try:
+        path.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:  # e.g. the id's folder is a file
+        raise BadImageError(f"cannot read part mask {path}: {exc.strerror or exc}") from exc
+    return read_part_mask(path)
+
+
 def merge_parts(parts: dict[str, np.ndarray], shape: tuple[int, int]) -> np.ndarray:
     """Merge per-part masks into one label map with the official rule.
 
     Parts are written in label order (skin first, cloth last); a later part overwrites an
-    earlier one where they overlap. A pixel belongs to a part where its mask is non-zero.
+    earlier one where they overlap. A pixel belongs to a part where its mask is non-zero
+    (the masks as :func:`read_part` returns them: ``g_mask.py``'s blue channel).
 
     Parameters
     ----------
@@ -76,16 +98,16 @@ class CelebAMaskHQ(Source):
     )
     obtain = "https://github.com/switchablenorms/CelebAMask-HQ (non-commercial licence)"
 
-    def _ids(self) -> list[int]:
+    def _images(self) -> dict[int, list[str]]:
         folder = self.root / IMAGES
         if not folder.is_dir():
             raise self.missing(f"no {IMAGES}/ folder")
         if not (self.root / ANNOTATIONS).is_dir():
             raise self.missing(f"no {ANNOTATIONS}/ folder")
-        ids = sorted(int(p.stem) for p in folder.glob("*.jpg") if p.stem.isdigit())
-        if not ids:
+        images = numbered_images(folder)
+        if not images:
             raise self.missing(f"{IMAGES}/ holds no <id>.jpg image")
-        return ids
+        return images
 
     def _tables(self) -> tuple[dict[int, str], dict[str, dict], dict[str, dict]]:
         mapping = read_mapping(p) if (p := self.root / MAPPING).is_file() else {}
@@ -100,12 +122,12 @@ class CelebAMaskHQ(Source):
         return mapping, attributes, pose
 
     def refs(self) -> list[SampleRef]:
-        ids = self._ids()
+        images = self._images()
         mapping, attributes, pose = self._tables()
         refs = []
-        for i in ids:
-            file = f"{i}.jpg"
-            meta: dict = {"celeba_hq_id": i, "file": f"{IMAGES}/{file}", "aligned": True}
+        for i, names in images.items():
+            file = f"{i}.jpg"  # the tables name the canonical file
+            meta: dict = {"celeba_hq_id": i, "file": f"{IMAGES}/{names[0]}", "aligned": True}
             if i in mapping:
                 meta["celeba_file"] = mapping[i]
             if file in attributes:
@@ -115,21 +137,28 @@ class CelebAMaskHQ(Source):
             refs.append(
                 SampleRef(
                     key=f"{self.key_prefix}-{i:06d}",
-                    path=str(self.root / IMAGES / file),
+                    path=str(self.root / IMAGES / names[0]),
                     orig_file=mapping.get(i),
                     meta=meta,
+                    problem=clash(IMAGES, i, names),
                 )
             )
         return refs
 
     def load_parsing(self, image_id: int) -> np.ndarray:
-        """Merge the part PNGs of one image into its label map (512 x 512 in the release)."""
+        """Merge the part PNGs of one image into its label map (512 x 512 in the release).
+
+        The merge is ``g_mask.py``'s, with two deliberate differences: an id with no part file
+        at all, or without a required part (``config.required_parts``), is an error rather
+        than an all-background map; and a part file that exists but cannot be read is an error
+        rather than an absent part.
+        """
         anno = self.root / ANNOTATIONS
         parts: dict[str, np.ndarray] = {}
         for name in CLASSES[1:]:
-            path = part_path(anno, image_id, name)
-            if path.is_file():
-                parts[name] = read_label_png(path)
+            mask = read_part(part_path(anno, image_id, name))
+            if mask is not None:
+                parts[name] = mask
         if not parts:
             raise MissingDataError(
                 f"no part masks for id {image_id} under {anno / str(image_id // 2000)}/"
@@ -145,10 +174,7 @@ class CelebAMaskHQ(Source):
         return merge_parts(parts, shapes.pop())
 
     def load(self, ref: SampleRef) -> Sample:
-        image, conversion = read_image(ref.path, reduce_to=self.config.decode_size)
+        image, meta = self.read_image(ref, reduce=True)
         parsing = self.load_parsing(ref.meta["celeba_hq_id"])
-        meta = dict(ref.meta)
-        if conversion:
-            meta["conversion"] = conversion
         meta["parsing_method"] = "annotations"
         return Sample(key=ref.key, image=image, parsing=parsing, meta=meta)

@@ -16,7 +16,6 @@ import cv2
 import numpy as np
 
 from ..io.atomic import atomic_path
-from ..io.images import read_image
 from ..labels import CLASSES, LABEL
 from ..sample import Sample, SampleRef
 from ..weights import home
@@ -316,5 +315,5 @@ class Demo(CelebAMaskHQ):
     def load(self, ref: SampleRef) -> Sample:
         if "celeba_hq_id" in ref.meta:
             return super().load(ref)
-        image, _ = read_image(ref.path)  # written here as 8-bit RGB: nothing to convert
-        return Sample(key=ref.key, image=image, meta=dict(ref.meta))
+        image, meta = self.read_image(ref)
+        return Sample(key=ref.key, image=image, meta=meta)

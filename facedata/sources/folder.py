@@ -7,7 +7,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from ..io.images import IMAGE_SUFFIXES, read_image
+from ..io.images import IMAGE_SUFFIXES
 from ..sample import Sample, SampleRef
 from .base import Source, safe_key
 
@@ -57,6 +57,5 @@ class Folder(Source):
         ]
 
     def load(self, ref: SampleRef) -> Sample:
-        image, conversion = read_image(ref.path)
-        meta = dict(ref.meta) | ({"conversion": conversion} if conversion else {})
+        image, meta = self.read_image(ref)
         return Sample(key=ref.key, image=image, meta=meta)
