@@ -17,11 +17,26 @@ app = typer.Typer(
 
 @app.command("list")
 def list_command() -> None:
-    """List known weights, whether they are cached, and where."""
+    """List known weights and check each cached file against its published sha256.
+
+    States: ok (the published file, or the pinned one where none is published), mismatch
+    (corrupt or another file: exit 1), unverified (no published checksum and no pin yet),
+    missing.
+    """
     typer.echo(f"cache: {weights.cache_dir()}")
+    bad = []
     for name, spec in sorted(weights.REGISTRY.items()):
-        state = "cached" if weights.available(name) else "missing"
-        typer.echo(f"  {name:<18} {state:<8} {spec.filename:<28} {spec.description}")
+        path = weights.cache_dir() / spec.filename
+        state = weights.status(spec, path) if path.is_file() else "missing"
+        bad += [path] if state == "mismatch" else []
+        size = f"{spec.size:,} B" if spec.size else "size unknown"
+        note = "" if spec.sha256 else "; no published checksum, pinned on first fetch"
+        typer.echo(
+            f"  {name:<18} {state:<10} {spec.filename:<22} {size:>16}  {spec.description}{note}"
+        )
+    if bad:
+        typer.echo(f"{len(bad)} cached file(s) are not the published ones: delete them, then fetch")
+        raise typer.Exit(1)
 
 
 @app.command("fetch")

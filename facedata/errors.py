@@ -15,6 +15,11 @@ class MissingWeightsError(FacedataError):
     """A network's weight file is not in the cache and cannot be downloaded."""
 
 
+class CorruptWeightsError(FacedataError):
+    """A weight file exists but is not the published one, not a readable checkpoint, or
+    another network's."""
+
+
 class CorruptShardError(FacedataError):
     """A shard does not match its manifest or holds a sample that does not decode."""
 

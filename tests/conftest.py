@@ -33,6 +33,25 @@ def no_network(monkeypatch):
     monkeypatch.setattr("urllib.request.urlopen", refuse)
 
 
+@pytest.fixture
+def publish(monkeypatch):
+    """``publish(name, path)``: let a synthetic weight file stand for the published one of a
+    registered name, as if upstream had released it (its sha256 and size go in the catalogue).
+    The real files cannot be downloaded here, and the catalogue refuses any other file."""
+    from dataclasses import replace
+
+    from facedata import weights
+
+    def publish(name, path):
+        spec = replace(
+            weights.REGISTRY[name], sha256=weights.sha256_file(path), size=path.stat().st_size
+        )
+        monkeypatch.setitem(weights.REGISTRY, name, spec)
+        return spec
+
+    return publish
+
+
 @pytest.fixture(scope="session")
 def demo_tree(tmp_path_factory):
     """A read-only CelebAMask-HQ tree of 12 drawn faces (do not modify: copy it first)."""

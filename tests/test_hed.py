@@ -11,7 +11,7 @@ from hed_weights import BSDS_SCORES, BSDS_STAGES, MEAN_BGR, VGG, bsds_state, con
 from typer.testing import CliRunner
 
 from facedata import weights
-from facedata.errors import BadImageError, MissingWeightsError
+from facedata.errors import BadImageError, CorruptWeightsError, MissingWeightsError
 from facedata.features import hed
 
 
@@ -126,39 +126,41 @@ class TestLoad:
         conv = model.stages[1][1].weight
         assert conv.is_contiguous(memory_format=torch.channels_last)
 
-    def test_by_registered_name_after_add(self, weight_files):
+    def test_by_registered_name_after_add(self, weight_files, publish):
+        publish("hed-controlnet", weight_files["controlnet"])
         weights.add("hed-controlnet", weight_files["controlnet"])
         model = hed.load("hed-controlnet", "cpu", download=False)
         assert model.family == "controlnet"
 
     def test_missing_weight_says_which_file_goes_where(self):
-        with pytest.raises(MissingWeightsError, match="network-bsds500.pytorch") as info:
+        with pytest.raises(MissingWeightsError, match="network-bsds500.pth") as info:
             hed.load("hed-bsds500", "cpu", download=False)
         message = str(info.value)
-        assert str(weights.cache_dir() / "network-bsds500.pytorch") in message
+        assert str(weights.cache_dir() / "network-bsds500.pth") in message
         assert "facedata weights add hed-bsds500" in message
-        assert "content.sniklaus.com" in message
+        assert "https://huggingface.co/lllyasviel/ControlNet" in message
 
     def test_foreign_checkpoint(self, tmp_path):
         torch.save({"conv.weight": torch.zeros(1)}, tmp_path / "other.pth")
-        with pytest.raises(MissingWeightsError, match="not a HED checkpoint"):
+        with pytest.raises(CorruptWeightsError, match="not a HED checkpoint"):
             hed.load(tmp_path / "other.pth", "cpu")
 
     def test_wrong_shapes(self, tmp_path):
         state = dict(bsds_state())
         state["moduleVggTwo.1.weight"] = torch.zeros(128, 32, 3, 3)
         torch.save(state, tmp_path / "bad.pytorch")
-        with pytest.raises(MissingWeightsError, match="does not fit"):
+        with pytest.raises(CorruptWeightsError, match="does not fit"):
             hed.load(tmp_path / "bad.pytorch", "cpu")
 
-    def test_weights_list_shows_both(self, weight_files):
+    def test_weights_list_shows_both(self, weight_files, publish):
         from cli.app import app
 
+        publish("hed-bsds500", weight_files["module"])
         weights.add("hed-bsds500", weight_files["module"])
         result = CliRunner().invoke(app, ["weights", "list"])
         assert result.exit_code == 0, result.output
         lines = {line.split()[0]: line for line in result.output.splitlines()[1:]}
-        assert "cached" in lines["hed-bsds500"]
+        assert "ok" in lines["hed-bsds500"]
         assert (
             "missing" in lines["hed-controlnet"] and "ControlNetHED.pth" in lines["hed-controlnet"]
         )

@@ -13,7 +13,7 @@ from skimage.data import astronaut
 
 from facedata import weights
 from facedata.align import LandmarkDetector, eye_centres
-from facedata.errors import ConfigError, MissingWeightsError
+from facedata.errors import ConfigError, CorruptWeightsError, MissingWeightsError
 from facedata.features import parsing
 from facedata.features.landmark_parsing import LANDMARK_CLASSES, landmark_parsing
 from facedata.labels import CLASSES, LABEL
@@ -116,10 +116,11 @@ def test_parser_outputs_official_ids_for_every_bisenet_channel():
         assert (labels[:, k * 26 + 13] == BISENET_TO_OFFICIAL[k]).all(), BISENET_NAMES[k]
 
 
-def test_bisenet_through_the_manager_equals_facexlib(bisenet_file, photo):
+def test_bisenet_through_the_manager_equals_facexlib(bisenet_file, photo, publish):
     import facexlib
 
     before = package_files(facexlib)
+    publish("parsing-bisenet", bisenet_file)
     weights.add("parsing-bisenet", bisenet_file)
     model = parsing.load("parsing-bisenet", arch="bisenet", device="cpu")
     # Not 512²: resized to 512 for the network, logits resized back (a 512² batch: below).
@@ -140,7 +141,7 @@ def test_parsenet_from_a_file_equals_facexlib(tmp_path, photo):
 
 
 def test_wrong_architecture_and_missing_weights_say_what_to_do(bisenet_file):
-    with pytest.raises(MissingWeightsError, match="pass arch='bisenet'"):
+    with pytest.raises(CorruptWeightsError, match="pass arch='bisenet'"):
         parsing.load(bisenet_file, arch="parsenet")
     with pytest.raises(MissingWeightsError, match="facedata weights add parsing-parsenet"):
         parsing.load(arch="parsenet", download=False)
@@ -185,7 +186,7 @@ def stage(config: ParsingConfig, size: int = 512) -> ParsingStage:
 
 
 def test_auto_prefers_annotations_then_cached_network_then_landmarks(
-    bisenet_file, photo, landmarks
+    bisenet_file, photo, landmarks, publish
 ):
     annotated = np.full(photo.shape[:2], LABEL["skin"], np.uint8)
 
@@ -205,6 +206,7 @@ def test_auto_prefers_annotations_then_cached_network_then_landmarks(
     assert offline[1].meta["parsing_has_hair"] is False
     assert offline[0].meta["parsing_has_hair"] is True
 
+    publish("parsing-bisenet", bisenet_file)
     weights.add("parsing-bisenet", bisenet_file)
     cached = batch()
     stage(ParsingConfig()).run(cached)

@@ -275,9 +275,10 @@ class TestStage:
             assert set(np.unique(s["sketch.png"])) == {0, 255}
             assert s["json"]["maps"]["sketch"] == "xdog"
 
-    def test_auto_uses_cached_hed_weights(self, demo_tree, tmp_path):
-        torch.save(bsds_state(), tmp_path / "network-bsds500.pytorch")
-        weights.add("hed-bsds500", tmp_path / "network-bsds500.pytorch")
+    def test_auto_uses_cached_hed_weights(self, demo_tree, tmp_path, publish):
+        torch.save(bsds_state(), tmp_path / "network-bsds500.pth")
+        publish("hed-bsds500", tmp_path / "network-bsds500.pth")
+        weights.add("hed-bsds500", tmp_path / "network-bsds500.pth")
         out = tmp_path / "shards"
         config = BuildConfig(
             out=str(out), size=64, maps=("sketch",), limit=4, progress=False, device="cpu"
@@ -293,7 +294,7 @@ class TestStage:
         with caplog.at_level(logging.WARNING):
             stage.setup()
         assert stage.method == "xdog"
-        assert "network-bsds500.pytorch" in caplog.text
+        assert "network-bsds500.pth" in caplog.text
 
     def test_explicit_hed_without_weights_is_an_error(self):
         config = SketchConfig(method="hed", weights="hed-controlnet")
@@ -310,7 +311,7 @@ class TestStage:
         args += ["--out", str(tmp_path / "o"), "--maps", "sketch", "--sketch", "hed"]
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 2
-        assert str(weights.cache_dir() / "network-bsds500.pytorch") in result.output
+        assert str(weights.cache_dir() / "network-bsds500.pth") in result.output
 
     def test_cli_xdog_build(self, demo_tree, tmp_path):
         from cli.app import app

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from typer.testing import CliRunner
 
 from cli.app import app
-from facedata.errors import ConfigError, MissingWeightsError
+from facedata.errors import ConfigError, CorruptWeightsError, MissingWeightsError
 from facedata.train import Discriminator, Generator, TrainConfig, Trainer, metrics
 from facedata.train import losses as L
 from facedata.train.checkpoint import load_checkpoint, save_checkpoint
@@ -232,8 +232,9 @@ def test_discriminator_and_generator_loss_formulas():
 # ---------------------------------------------------------------- VGG
 
 
-def test_vgg_features_match_a_direct_forward(facedata_home):
+def test_vgg_features_match_a_direct_forward(facedata_home, publish):
     state = synthetic_vgg(facedata_home / "weights" / "vgg16-397923af.pth")
+    publish("vgg16", facedata_home / "weights" / "vgg16-397923af.pth")
     vgg = load_vgg()
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     h = ((x + 1) / 2 - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)) / torch.tensor(
@@ -263,7 +264,7 @@ def test_vgg_is_found_in_torch_hub_cache_or_the_error_says_what_to_do(tmp_path, 
     synthetic_vgg(hub)
     assert locate() == hub
     torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "bad.pth")
-    with pytest.raises(MissingWeightsError, match="not torchvision's VGG16"):
+    with pytest.raises(CorruptWeightsError, match="not torchvision's VGG16"):
         load_vgg(tmp_path / "bad.pth")
 
 
@@ -290,8 +291,9 @@ def test_training_on_a_fixed_batch_reduces_the_loss(training_build, tmp_path):
     assert float(history[-1]["ppxl"]) < float(history[0]["ppxl"])
 
 
-def test_resumed_trainer_takes_the_same_next_step(training_build, facedata_home, tmp_path):
+def test_resumed_trainer_takes_the_same_next_step(training_build, facedata_home, tmp_path, publish):
     synthetic_vgg(facedata_home / "weights" / "vgg16-397923af.pth")
+    publish("vgg16", facedata_home / "weights" / "vgg16-397923af.pth")
     config = small_config(training_build, tmp_path, batch=2, use_vgg=True)
     batch = fixed_batch(config)
     original = Trainer(config, torch.device("cpu"), load_vgg())

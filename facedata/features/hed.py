@@ -31,7 +31,7 @@ from torch import nn
 
 from .. import weights
 from ..device import resolve_device
-from ..errors import BadImageError, MissingWeightsError
+from ..errors import BadImageError, CorruptWeightsError
 
 BSDS500 = weights.REGISTRY["hed-bsds500"]
 CONTROLNET = weights.REGISTRY["hed-controlnet"]
@@ -114,7 +114,7 @@ def convert_state_dict(state: dict[str, torch.Tensor]) -> tuple[str, dict[str, t
 
     Raises
     ------
-    MissingWeightsError
+    CorruptWeightsError
         When the keys are neither family's.
     """
     prefix = next((p for p in ("module", "net") if f"{p}VggOne.0.weight" in state), None)
@@ -146,7 +146,7 @@ def convert_state_dict(state: dict[str, torch.Tensor]) -> tuple[str, dict[str, t
                 out[f"side.{k}.{rest}"] = value
         return "controlnet", out
     sample = ", ".join(list(state)[:4])
-    raise MissingWeightsError(
+    raise CorruptWeightsError(
         "not a HED checkpoint: expected network-bsds500.pytorch keys (moduleVggOne.0.weight or "
         f"netVggOne.0.weight) or ControlNetHED.pth keys (norm, block1.convs.0.weight); "
         f"found {sample} ..."
@@ -178,15 +178,17 @@ def load(
     Raises
     ------
     MissingWeightsError
-        When the file is absent (saying what to download and where to put it), unreadable, or
-        not a HED checkpoint of the expected shapes.
+        When the file is absent (saying what to download and where to put it).
+    CorruptWeightsError
+        When it is not the published file, unreadable, or not a HED checkpoint of the expected
+        shapes.
     """
     family, state = convert_state_dict(weights.load_state_dict(path_or_name, download=download))
     model = HED(family)
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:  # wrong shapes or missing/unexpected tensors
-        raise MissingWeightsError(
+        raise CorruptWeightsError(
             f"{path_or_name} has {family} HED keys but does not fit the network: {exc}"
         ) from exc
     dev = device if isinstance(device, torch.device) else resolve_device(device)

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from .. import weights
 from ..device import resolve_device
-from ..errors import ConfigError, MissingWeightsError, require
+from ..errors import ConfigError, CorruptWeightsError, require
 from ..labels import CLASSES, LABEL
 
 #: Side of the square input both networks were trained on.
@@ -144,16 +144,20 @@ def load(
     Raises
     ------
     MissingWeightsError
-        When the weights are missing or do not fit ``arch``.
+        When the weights are missing.
+    CorruptWeightsError
+        When they are not the published file, unreadable, or do not fit ``arch``.
     """
     spec = _arch(arch)
-    state = weights.load_state_dict(name_or_path or spec.weights, download=download)
+    state = weights.load_state_dict(
+        name_or_path or spec.weights, download=download, expect=spec.weights
+    )
     net = build_network(arch)
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         other = next(a for a in ARCHS if a != arch)
-        raise MissingWeightsError(
+        raise CorruptWeightsError(
             f"{name_or_path or spec.weights} is not a facexlib {arch} checkpoint "
             f"(is it a {other} one? pass arch={other!r}): {str(exc).splitlines()[0]}"
         ) from exc

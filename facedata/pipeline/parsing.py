@@ -68,6 +68,17 @@ class ParsingStage(Stage):
             config.parser == "auto" and _cached_network() is not None
         )
 
+    @classmethod
+    def check(cls, config: ParsingConfig) -> None:
+        """The network's weights (asked for, or cached for ``auto``) must be sound: a corrupt
+        file is one error before the build starts. Asked-for weights are downloaded now."""
+        network = config.parser if config.parser in NETWORKS else None
+        if config.parser == "auto":
+            network = _cached_network()
+        if network is not None:
+            name = config.weights or f"parsing-{network}"
+            weights.verify(name, download=config.parser in NETWORKS, expect=f"parsing-{network}")
+
     def setup(self) -> None:
         self._model = None
         self._network: str | None = None

@@ -64,9 +64,11 @@ class SketchStage(BatchStage):
 
     @classmethod
     def check(cls, config: SketchConfig) -> None:
-        """HED asked for explicitly needs its weights (downloaded now when possible)."""
-        if config.method == "hed":
-            weights.resolve(config.weights)
+        """HED asked for explicitly needs its weights (downloaded now when possible); HED
+        weights that ``auto`` would use must be sound. A corrupt file is one error before the
+        build starts, never a fallback to XDoG that changes the data without a word."""
+        if config.method == "hed" or cls.needs_device(config):
+            weights.verify(config.weights, download=config.method == "hed")
 
     def setup(self) -> None:
         self.model = None

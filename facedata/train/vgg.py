@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .. import weights
-from ..errors import MissingWeightsError
+from ..errors import CorruptWeightsError, MissingWeightsError
 
 VGG16 = weights.REGISTRY["vgg16"]
 
@@ -83,22 +83,28 @@ class VGGFeatures(nn.Module):
 def load_vgg(path: str | os.PathLike | None = None) -> VGGFeatures:
     """Build :class:`VGGFeatures` with the ImageNet weights (see :func:`locate`).
 
+    The file is checked first (:func:`facedata.weights.verify`): one found in a cache must be
+    torchvision's published file; one given as ``path`` is used with a warning when it is not.
+
     Raises
     ------
     MissingWeightsError
-        When the file is missing, or lacks or misshapes a ``features`` tensor up to pool3.
+        When the file is missing.
+    CorruptWeightsError
+        When it is not the published file, or lacks or misshapes a ``features`` tensor up to
+        pool3.
     """
     file = locate(path)
-    state = weights.load_state_dict(file, download=False)
+    state = weights.load_state_dict(file, download=False, expect=VGG16.name, strict=path is None)
     model = VGGFeatures()
     wanted = {k for k in model.state_dict() if k.startswith("features.")}
     missing = sorted(wanted - set(state))
     if missing:
-        raise MissingWeightsError(
+        raise CorruptWeightsError(
             f"{file} is not torchvision's VGG16 state dict: it lacks {', '.join(missing[:4])}"
         )
     try:
         model.load_state_dict({k: state[k] for k in wanted}, strict=False)
     except RuntimeError as exc:
-        raise MissingWeightsError(f"{file} does not fit VGG16: {exc}") from exc
+        raise CorruptWeightsError(f"{file} does not fit VGG16: {exc}") from exc
     return model
