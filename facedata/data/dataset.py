@@ -1,12 +1,14 @@
 """``ShardDataset``: facedata shards as a torch ``IterableDataset`` for any trainer.
 
-Shards are split by node (``torch.distributed`` rank) and by ``DataLoader`` worker, read with
-WebDataset's tar iterators, shuffled through a buffer, decoded with facedata's own codecs (which
-keep single-channel PNGs single-channel) and converted by :mod:`facedata.data.convert`.
+Shards are split over ``torch.distributed`` ranks and ``DataLoader`` workers so that each sample
+is read once per epoch (:mod:`facedata.data.distributed`), read strictly
+(:func:`facedata.shards.reader.iter_shard`), shuffled through a buffer, decoded with facedata's
+own codecs (which keep single-channel PNGs single-channel) and converted by
+:mod:`facedata.data.convert`.
 
-Everything random is reproducible: the shard order and the shuffle buffer depend on
-(seed, epoch, rank, worker); a fresh mask depends on (seed, sample key, epoch) only, so it is
-the same whichever worker reads the sample.
+Everything random is reproducible: the shard order depends on (seed, epoch), the shuffle
+buffer on (seed, epoch, rank, worker); a fresh mask depends on (seed, sample key, epoch) only,
+so it is the same whichever worker reads the sample.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +28,17 @@ from ..errors import ConfigError, CorruptShardError, MissingDataError
 from ..masks import MaskContext, MaskSpec
 from ..seeding import sample_rng
 from ..shards.codec import decode
-from ..shards.reader import MANIFEST, iter_shard, shard_paths
+from ..shards.reader import (
+    MANIFEST,
+    Handler,
+    build_of,
+    iter_shard,
+    make_handler,
+    manifest_entries,
+    shard_paths,
+)
 from .convert import field_kind, to_arrays
+from .distributed import Share, SharedInt, node_info, slot_share
 
 MASK_MODES = ("stored", "fresh")
 
@@ -118,6 +129,10 @@ class ShardDataset(IterableDataset):
     maps (1, H, W) in {0, 1} (mask 1 = hole, sketch 1 = line); parsing (H, W) int64; hog
     (bins, H/c, W/c) float32.
 
+    Under ``torch.distributed`` (make the dataset after ``init_process_group``, or under
+    ``torchrun``) each rank reads its own part; see :mod:`facedata.data.distributed` and
+    ``docs/data-loading.md``.
+
     Parameters
     ----------
     urls_or_dir : str, path or sequence of str
@@ -143,6 +158,18 @@ class ShardDataset(IterableDataset):
         Seed of the shard order, the shuffle buffer and fresh masks.
     epoch : int
         First epoch (see :meth:`set_epoch`).
+    rank, world_size : int or None
+        This process's rank and the number of ranks; ``None``: from the initialised process
+        group, else ``RANK``/``WORLD_SIZE``, else a single process.
+    epoch_length : int or None
+        ``None``: each sample once per epoch, so ranks may get a shard's worth more or fewer
+        samples than each other. A number: every rank gets exactly that many samples per
+        epoch (its share is cut short, or read again from the start), so a DDP job ends
+        its epochs together; a sample may then be seen twice or not at all in one epoch.
+    handler : {"raise", "warn", "skip"} or callable
+        What a corrupt shard or sample does (see :func:`facedata.shards.reader.make_handler`):
+        raise :class:`~facedata.errors.CorruptShardError`, or skip it (counted in
+        :attr:`skipped`), with a warning for ``warn``.
 
     Examples
     --------
@@ -167,17 +194,32 @@ class ShardDataset(IterableDataset):
         repeat: bool = False,
         seed: int = 0,
         epoch: int = 0,
+        rank: int | None = None,
+        world_size: int | None = None,
+        epoch_length: int | None = None,
+        handler: str | Handler = "raise",
     ):
         super().__init__()
         if masks not in MASK_MODES:
             raise ConfigError(f"masks={masks!r}; choose one of {', '.join(MASK_MODES)}")
         if size is not None and size < 1:
             raise ConfigError(f"size must be a positive number of pixels, got {size}")
+        if epoch_length is not None and epoch_length < 1:
+            raise ConfigError(f"epoch_length must be a positive sample count, got {epoch_length}")
+        make_handler(handler)  # an unknown policy fails here, not in a worker
         self.fields = tuple(f for f in fields if not (masks == "fresh" and f == "mask.png"))
         for field in self.fields:
             field_kind(field)
         self.urls = shard_urls(urls_or_dir, split)
         check_fields(self.urls, self.fields)
+        self.entries = _manifest_entries(self.urls)
+        self.rank, self.world_size = node_info(rank, world_size)
+        known = [e["count"] for e in self.entries if e is not None]
+        if len(known) == len(self.urls) and sum(known) < self.world_size:
+            raise MissingDataError(
+                f"{urls_or_dir} holds {sum(known)} samples, fewer than the {self.world_size} "
+                "ranks reading it: every rank needs at least one"
+            )
         self.size = size
         self.masks = masks
         # MaskSpec checks the family name, so a typo fails here, not in a worker.
@@ -185,42 +227,102 @@ class ShardDataset(IterableDataset):
         self.shuffle = shuffle
         self.repeat = repeat
         self.seed = seed
-        self.epoch = epoch
+        self.epoch_length = epoch_length
+        self.handler = handler
+        self._epoch = SharedInt(epoch)
+        self._skipped = SharedInt(0)
+
+    @property
+    def epoch(self) -> int:
+        """The epoch the next iteration starts at."""
+        return self._epoch.value
 
     def set_epoch(self, epoch: int) -> None:
-        """Choose the epoch the next iteration starts at (call before making the iterator)."""
-        self.epoch = epoch
+        """Choose the epoch the next iteration starts at.
 
-    def _worker_urls(self, epoch: int) -> list[str]:
-        import webdataset as wds
+        Call it before iterating the DataLoader for that epoch. It reaches the workers, also
+        persistent ones (``persistent_workers=True``), which read it each time the loader is
+        iterated.
+        """
+        self._epoch.value = epoch
 
-        urls = list(self.urls)
-        if self.shuffle > 1:
-            # Same permutation on every node and worker, so the split below stays a partition.
-            random.Random(_seed_int(self.seed, epoch)).shuffle(urls)
-        return list(wds.split_by_worker(wds.split_by_node(urls)))
+    @property
+    def skipped(self) -> int:
+        """Corrupt samples and shards skipped so far, by every worker (``handler`` not raise)."""
+        return self._skipped.value
+
+    def _handle(self, exc: CorruptShardError) -> None:
+        make_handler(self.handler)(exc)
+        self._skipped.add()
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        import webdataset as wds
-
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
         epoch = self.epoch
-        # An empty share (more workers than shards) ends at once, even when repeating.
-        while urls := self._worker_urls(epoch):
-            stream = wds.tarfile_samples({"url": u} for u in urls)
-            if self.shuffle > 1:
-                rank, _, worker, _ = wds.utils.pytorch_worker_info()
-                rng = random.Random(_seed_int(self.seed, epoch, rank, worker))
-                stream = wds.shuffle(self.shuffle, min(100, self.shuffle), rng=rng)(stream)
+        while True:
             empty = True
-            for raw in stream:
+            for item in self._epoch_items(epoch, worker, workers):
                 empty = False
-                yield self.item(raw, epoch)
-            if empty or not self.repeat:  # repeating empty shards would never yield
+                yield item
+            # A worker with nothing to read ends at once, even when repeating.
+            if empty or not self.repeat:
                 return
             epoch += 1
 
+    def _epoch_items(self, epoch: int, worker: int, workers: int) -> Iterator[dict[str, Any]]:
+        import webdataset as wds
+
+        order = list(range(len(self.urls)))
+        if self.shuffle > 1:
+            # Same permutation on every rank and worker, so the split stays a partition.
+            random.Random(_seed_int(self.seed, epoch)).shuffle(order)
+        weights = [(self.entries[i] or {}).get("count", 1) for i in order]
+        share = slot_share(
+            weights, rank=self.rank, world_size=self.world_size, worker=worker,
+            num_workers=workers,
+        )  # fmt: skip
+        shards = [order[i] for i in share.shards]
+        stream = self._raw(shards, share)
+        quota = None
+        if self.epoch_length is not None:
+            quota = self.epoch_length // workers + (worker < self.epoch_length % workers)
+            stream = _cycle(lambda: self._raw(shards, share), self.rank, worker)
+        if self.shuffle > 1:
+            rng = random.Random(_seed_int(self.seed, epoch, self.rank, worker))
+            stream = wds.shuffle(self.shuffle, min(100, self.shuffle), rng=rng)(stream)
+        count = 0
+        for raw in stream:
+            if quota is not None and count >= quota:
+                return
+            try:
+                item = self.item(raw, epoch)
+            except CorruptShardError as exc:
+                self._handle(exc)
+                continue
+            count += 1
+            yield item
+
+    def _raw(self, shards: list[int], share: Share) -> Iterator[dict[str, Any]]:
+        """The raw samples of a share, each with its ``__url__``."""
+        index = 0
+        for s in shards:
+            url = self.urls[s]
+            for raw in iter_shard(
+                url, decoded=False, handler=self._handle, expected=self.entries[s]
+            ):
+                if index % share.stride == share.offset:
+                    raw["__url__"] = url
+                    yield raw
+                index += 1
+        if share.stride > 1 and index <= self.rank:
+            raise MissingDataError(
+                f"the shards hold {index} samples, fewer than the {self.world_size} ranks "
+                "reading them: every rank needs at least one"
+            )
+
     def item(self, raw: dict[str, Any], epoch: int = 0) -> dict[str, Any]:
-        """Turn one raw WebDataset sample (field → bytes) into the documented tensors."""
+        """Turn one raw sample (field → bytes, as ``iter_shard(decoded=False)`` yields it)
+        into the documented tensors."""
         key = raw["__key__"]
         where = f"sample {key!r} of {raw.get('__url__', '?')}"
         needed = list(self.fields)
@@ -248,3 +350,31 @@ class ShardDataset(IterableDataset):
         rng = sample_rng(self.seed, key, "train-mask", epoch)
         mask, _ = self.mask_spec.draw(rng, side, side, context)
         return mask[None].astype(np.float32)
+
+
+def _cycle(
+    share: Callable[[], Iterator[dict[str, Any]]], rank: int, worker: int
+) -> Iterator[dict[str, Any]]:
+    """A share read again and again (for ``epoch_length``); an empty share is an error."""
+    while True:
+        empty = True
+        for raw in share():
+            empty = False
+            yield raw
+        if empty:
+            raise MissingDataError(
+                f"DataLoader worker {worker} of rank {rank} has no samples to fill its "
+                "epoch_length; use fewer workers"
+            )
+
+
+def _manifest_entries(urls: Sequence[str]) -> list[dict | None]:
+    """Each shard's manifest entry (``None`` outside a build), reading each manifest once."""
+    builds: dict[Path, dict[str, dict]] = {}
+    entries = []
+    for url in urls:
+        build = build_of(url)
+        if build is not None and build not in builds:
+            builds[build] = manifest_entries(build)
+        entries.append(builds[build].get(str(Path(url).resolve())) if build else None)
+    return entries
