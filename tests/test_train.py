@@ -20,7 +20,7 @@ from facedata.train.checkpoint import load_checkpoint, save_checkpoint
 from facedata.train.layers import GatedConv2d, GatedDeconv2d, lrn
 from facedata.train.networks import default_depth, generator_input
 from facedata.train.run import training_data
-from facedata.train.vgg import LAYERS, load_vgg, locate
+from facedata.train.vgg import VGGFeatures, load_vgg, locate
 
 
 @pytest.fixture(autouse=True)
@@ -70,11 +70,15 @@ def leaky(x):
     return torch.where(x > 0, x, 0.2 * x)
 
 
+#: VGG16's layers up to pool3 (Simonyan & Zisserman, configuration D; "M" = 2×2 max-pool).
+VGG16_TO_POOL3 = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M")
+
+
 def synthetic_vgg(path):
     """VGG16 weights in torchvision's key format (features up to pool3), random values."""
     gen = torch.Generator().manual_seed(0)
     state, cin, i = {}, 3, 0
-    for v in LAYERS:
+    for v in VGG16_TO_POOL3:
         if v == "M":
             i += 1
             continue
@@ -254,6 +258,18 @@ def test_vgg_features_match_a_direct_forward(facedata_home, publish):
     for p, e in zip(pools, expected):
         torch.testing.assert_close(p, e, rtol=1e-4, atol=1e-5)
     assert not any(p.requires_grad for p in vgg.parameters())
+
+
+def test_vgg_features_are_torchvisions_vgg16_cut_after_pool3():
+    from torchvision.models import vgg16
+
+    reference = vgg16(weights=None).features[:17]
+    ours = VGGFeatures().features
+    assert [type(m) for m in ours] == [type(m) for m in reference]
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: v.shape for k, v in reference.state_dict().items()
+    }
+    assert all(torch.isfinite(p).all() for p in ours.parameters())  # not uninitialised memory
 
 
 def test_vgg_is_found_in_torch_hub_cache_or_the_error_says_what_to_do(tmp_path, monkeypatch):

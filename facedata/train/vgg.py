@@ -1,9 +1,10 @@
 """VGG16 pool1-pool3 features for SC-FEGAN's perceptual and style losses.
 
-The ImageNet weights are torchvision's ``vgg16-397923af.pth``; only the convolutions up to
-pool3 (``features.0`` … ``features.14``) are loaded. The file is looked up in facedata's
-weight cache, then in torch hub's cache (where torchvision downloads it). A missing file is
-an error with instructions, never a randomly initialised VGG.
+The network is torchvision's own VGG16 definition (``torchvision.models.vgg16``), cut after
+pool3; the ImageNet weights are torchvision's ``vgg16-397923af.pth``, of which only the
+convolutions up to pool3 (``features.0`` … ``features.14``) are loaded. The file is looked up
+in facedata's weight cache, then in torch hub's cache (where torchvision downloads it). A
+missing file is an error with instructions, never a randomly initialised VGG.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ from ..errors import CorruptWeightsError, MissingWeightsError
 
 VGG16 = weights.REGISTRY["vgg16"]
 
-#: torchvision's VGG16 ``features`` up to pool3 ("M" = 2×2 max-pool).
-LAYERS = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M")
-#: Indices of pool1, pool2, pool3 in ``features``.
+#: Indices of pool1, pool2, pool3 in torchvision's VGG16 ``features``.
 POOLS = (4, 9, 16)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -62,9 +61,15 @@ class VGGFeatures(nn.Module):
 
     def __init__(self):
         super().__init__()
-        from torchvision.models.vgg import make_layers
+        from torchvision.models import vgg16
 
-        self.features = make_layers(list(LAYERS))
+        # Built on the meta device: the classifier (120 M parameters) is dropped unallocated.
+        with torch.device("meta"):
+            features = vgg16(weights=None).features[: POOLS[-1] + 1]
+        self.features = features.to_empty(device="cpu")
+        for layer in self.features:
+            if isinstance(layer, nn.Conv2d):
+                layer.reset_parameters()  # defined values until load_vgg puts ImageNet's in
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
         self.requires_grad_(False)
