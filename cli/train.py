@@ -34,10 +34,21 @@ def train_command(
     sample_every: int = typer.Option(1000, "--sample-every", help="Steps per sample grid."),
     checkpoint_every: int = typer.Option(1000, "--checkpoint-every", help="Steps per save."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    progress: bool = typer.Option(
+        True, "--progress/--no-progress", help="Show a progress bar (on a terminal only)."
+    ),
+    save_optimizer: bool = typer.Option(
+        True,
+        "--save-optimizer/--no-save-optimizer",
+        help="Keep the Adam state in checkpoints (2/3 of their size; needed for exact resume).",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
-    """Train SC-FEGAN (gated-conv U-Net + SN-PatchGAN) on shards with sketch.png and color.png."""
+    """Train SC-FEGAN (gated-conv U-Net + SN-PatchGAN) on shards with sketch.png and color.png.
+
+    Launched by torchrun (e.g. torchrun --nproc-per-node 2 --no-python facedata train ...),
+    every process trains on its part of the shards and rank 0 writes the run folder.
+    """
     from facedata.train import LossWeights, TrainConfig, train  # torch: only when training
 
     setup_logging(verbose)
@@ -63,10 +74,15 @@ def train_command(
         sample_every=sample_every,
         checkpoint_every=checkpoint_every,
         progress=progress,
+        save_optimizer=save_optimizer,
         losses=LossWeights(hole=hole_weight),
     )
     with user_errors():
         summary = train(config, resume=resume)
+    if summary["rank"] != 0:
+        return  # rank 0 reports for the whole job
     losses = ", ".join(f"{k} {v:.4g}" for k, v in sorted(summary["last"].items()))
-    typer.echo(f"step {summary['step']} in {summary['seconds']:.1f} s; {losses}")
-    typer.echo(f"run folder: {summary['out']}")
+    ranks = f" on {summary['world_size']} processes" if summary["world_size"] > 1 else ""
+    typer.echo(f"step {summary['step']} in {summary['seconds']:.1f} s{ranks}; {losses}")
+    size = summary["checkpoint_bytes"] / 1e6
+    typer.echo(f"run folder: {summary['out']} (checkpoint.pt: {size:.1f} MB)")

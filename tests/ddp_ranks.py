@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader
 
@@ -63,7 +64,35 @@ def read_as_rank(rank: int, world_size: int, root: str) -> None:
         loader = DataLoader(ds, batch_size=None, num_workers=2, multiprocessing_context=start)
         seen[name] = keys_of(loader, limit)
         assert (ds.rank, ds.world_size) == (rank, world_size)
+    seen["gradients"] = averaged_gradients(rank, world_size)
     # Every rank must reach this point: no rank is left waiting for a hung one.
     dist.barrier()
     (root / f"rank{rank}.json").write_text(json.dumps(seen))
     dist.destroy_process_group()
+
+
+def batch_and_model():
+    """A fixed batch of 8 and a small network, the same in every process."""
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(8, 3, 6, 6, generator=gen), torch.randn(8, 4, 6, 6, generator=gen)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 5, 3, padding=1), torch.nn.ReLU(),
+                                torch.nn.Conv2d(5, 4, 1))  # fmt: skip
+    return x, y, model
+
+
+def gradients(model, x, y) -> list[list[float]]:
+    model.zero_grad()
+    torch.nn.functional.mse_loss(model(x), y).backward()
+    return [p.grad.flatten().tolist() for p in model.parameters()]
+
+
+def averaged_gradients(rank: int, world_size: int) -> list[list[float]]:
+    """Gradients of this rank's half of the batch, averaged over the ranks."""
+    from facedata.train.distributed import average_gradients
+
+    x, y, model = batch_and_model()
+    half = slice(4 * rank, 4 * rank + 4)
+    gradients(model, x[half], y[half])
+    average_gradients(model, world_size)
+    return [p.grad.flatten().tolist() for p in model.parameters()]

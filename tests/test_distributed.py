@@ -9,7 +9,7 @@ import json
 
 import pytest
 import torch.multiprocessing as mp
-from ddp_ranks import keys_of, read_as_rank, write_build
+from ddp_ranks import batch_and_model, gradients, keys_of, read_as_rank, write_build
 from torch.utils.data import DataLoader
 
 from facedata.data import ShardDataset
@@ -110,3 +110,12 @@ def test_balanced_groups_and_slot_shares():
     assert balanced_groups([1, 1], 3) == [[0], [1], []]
     share = slot_share([5, 4], rank=1, world_size=2, worker=1, num_workers=2)
     assert share == Share([0, 1], stride=4, offset=3)
+
+
+def test_averaged_gradients_are_the_gradients_of_the_whole_batch(spawned):
+    _, ranks = spawned
+    x, y, model = batch_and_model()
+    whole = gradients(model, x, y)
+    for r in ranks:
+        for got, expected in zip(r["gradients"], whole):
+            assert got == pytest.approx(expected, rel=1e-5, abs=1e-7)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
+import os
+import re
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -14,9 +18,9 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from facedata.errors import ConfigError, CorruptWeightsError, MissingWeightsError
-from facedata.train import Discriminator, Generator, TrainConfig, Trainer, metrics
+from facedata.train import Discriminator, Generator, TrainConfig, Trainer, metrics, train
 from facedata.train import losses as L
-from facedata.train.checkpoint import load_checkpoint, save_checkpoint
+from facedata.train.checkpoint import checkpoint_bytes, load_checkpoint, save_checkpoint
 from facedata.train.layers import GatedConv2d, GatedDeconv2d, lrn
 from facedata.train.networks import default_depth, generator_input
 from facedata.train.run import training_data
@@ -387,6 +391,99 @@ def test_train_and_evaluate_commands(training_build, tmp_path):
     assert report["all"]["count"] == 10 and report["all"]["coverage"] == pytest.approx(0.5)
     assert 0 < report["all"]["ssim"] < 1 and report["step"] == 3
     assert "| 50-60% | 10 |" in (run / "evaluation" / "metrics.md").read_text()
+
+
+def train_args(build, run, *extra):
+    return ["train", "--shards", str(build), "--out", str(run), "--size", "64", "--batch", "2",
+            "--cnum", "8", "--workers", "0", "--no-vgg", "--log-every", "1",
+            "--sample-every", "2", "--checkpoint-every", "1", *extra]  # fmt: skip
+
+
+def test_a_copied_run_resumes_into_its_new_folder(training_build, tmp_path):
+    runner = CliRunner()
+    original = tmp_path / "original"
+    result = runner.invoke(app, train_args(training_build, original, "--steps", "2"))
+    assert result.exit_code == 0, result.output
+    fork = tmp_path / "fork"
+    shutil.copytree(original, fork)
+    result = runner.invoke(app, train_args(training_build, fork, "--steps", "3", "--resume"))
+    assert result.exit_code == 0, result.output
+    assert load_checkpoint(fork / "checkpoint.pt")["step"] == 3
+    assert json.loads((fork / "config.json").read_text())["out"] == str(fork)
+    # Before: the fork's steps were written into the original folder.
+    assert load_checkpoint(original / "checkpoint.pt")["step"] == 2
+    assert not (original / "samples" / "step-0000003.png").exists()
+
+
+def test_stale_temporary_checkpoints_are_removed_at_start(training_build, tmp_path):
+    import subprocess
+
+    run = tmp_path / "run"
+    (run / "samples").mkdir(parents=True)
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process id that no longer runs: a run killed inside torch.save
+    stale = [run / f".checkpoint.pt.tmp-{gone.pid}", run / "samples" / f".a.png.tmp-{gone.pid}"]
+    live = run / f".checkpoint.pt.tmp-{os.getppid()}"  # a writer that is still running
+    for path in [*stale, live]:
+        path.write_bytes(b"x" * 1000)
+    train(small_config(training_build, run, steps=1))
+    assert not any(p.exists() for p in stale) and live.exists()
+    assert load_checkpoint(run / "checkpoint.pt")["step"] == 1
+
+
+def test_cpu_training_states_its_speed_and_checkpoint_size(training_build, tmp_path, caplog):
+    config = small_config(training_build, tmp_path / "run", steps=2, save_optimizer=False)
+    with caplog.at_level(logging.INFO, logger="facedata.train.run"):
+        summary = train(config)
+    assert re.search(r"training on CPU: ~[\d.e+-]+ s/step, so 2 steps take", caplog.text)
+    sizes = checkpoint_bytes(Trainer(config, torch.device("cpu"), None))
+    assert f"weights {sizes['weights'] / 1e6:.1f} MB" in caplog.text and "left out" in caplog.text
+    state = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert "opt_g" not in state and "opt_d" not in state
+    assert summary["checkpoint_bytes"] == (tmp_path / "run" / "checkpoint.pt").stat().st_size
+    # The weights are most of a checkpoint without the optimiser; Adam's state doubles it.
+    assert sizes["weights"] < summary["checkpoint_bytes"] < 1.2 * sizes["weights"]
+    full = Trainer(small_config(training_build, tmp_path), torch.device("cpu"), None)
+    full.step(fixed_batch(config))
+    save_checkpoint(tmp_path / "full.pt", full.state_dict())
+    assert (tmp_path / "full.pt").stat().st_size > 2.9 * sizes["weights"]
+    sizes_with_adam = sizes["weights"] + sizes["optimizer"]
+    assert (tmp_path / "full.pt").stat().st_size < 1.2 * sizes_with_adam
+
+    # Resuming without optimiser state says so and goes on.
+    resumed = replace(config, steps=3)
+    with caplog.at_level(logging.WARNING):
+        assert train(resumed, resume=True)["step"] == 3
+    assert "Adam starts afresh" in caplog.text
+
+
+def test_no_progress_bar_when_output_is_not_a_terminal(training_build, tmp_path, capfd):
+    train(small_config(training_build, tmp_path, steps=2, progress=True))
+    out, err = capfd.readouterr()
+    assert "\r" not in out + err and "step/s" not in out + err
+
+
+def test_train_runs_data_parallel_under_torchrun(training_build, tmp_path):
+    import subprocess
+    import sys
+
+    run = tmp_path / "ddp"
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+              "--nproc-per-node", "2", "-m", "cli"]  # fmt: skip
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    for steps, extra in (("2", []), ("3", ["--resume"])):
+        args = train_args(training_build, run, "--steps", steps, *extra)
+        done = subprocess.run([*launch, *args], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr[-3000:]
+        # Rank 0 alone reports (and writes); the other rank is silent.
+        assert done.stdout.count("run folder:") == 1 and "on 2 processes" in done.stdout
+    config = json.loads((run / "config.json").read_text())
+    assert config["world_size"] == 2 and config["global_batch"] == 4
+    assert load_checkpoint(run / "checkpoint.pt")["step"] == 3
+    with open(run / "log.csv") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [1, 2, 3]
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt", "config.json", "log.csv",
+                                                      "samples"]  # fmt: skip
 
 
 # ---------------------------------------------------------------- metrics

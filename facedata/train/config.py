@@ -9,6 +9,7 @@ from .losses import LossWeights
 #: Options a resumed run may change: they decide how it runs, not what it learns.
 RESUMABLE = (
     "shards",
+    "out",
     "steps",
     "device",
     "workers",
@@ -17,6 +18,7 @@ RESUMABLE = (
     "sample_every",
     "checkpoint_every",
     "vgg",
+    "save_optimizer",
 )
 
 
@@ -34,7 +36,7 @@ class TrainConfig:
     size : int
         Training resolution (power of two); shards are resized on the fly.
     batch : int
-        Batch size.
+        Batch size per process (under torchrun the global batch is ``batch × world size``).
     steps : int
         Total optimisation steps (a resumed run continues up to this number).
     cnum : int
@@ -66,7 +68,10 @@ class TrainConfig:
     log_every, sample_every, checkpoint_every : int
         Steps between log rows, sample grids and checkpoints.
     progress : bool
-        Show a progress bar.
+        Show a progress bar (only on a terminal, and only on rank 0 under torchrun).
+    save_optimizer : bool
+        Keep the Adam state in checkpoints (two thirds of their size); without it a resumed
+        run restarts Adam's moment estimates.
     losses : LossWeights
     """
 
@@ -94,6 +99,7 @@ class TrainConfig:
     sample_every: int = 1000
     checkpoint_every: int = 1000
     progress: bool = True
+    save_optimizer: bool = True
     losses: LossWeights = field(default_factory=LossWeights)
 
     def to_dict(self) -> dict:

@@ -5,25 +5,30 @@ A run folder holds::
     config.json       the resolved options, the device, AMP and whether VGG losses are on
     checkpoint.pt     the latest state (written atomically; ``--resume`` continues from it)
     log.csv           one row per ``log_every`` steps: the losses averaged over those steps
+                      (and over the ranks under torchrun)
     samples/step-N.png  input | mask | sketch | colour | output | target for a fixed batch
+
+Under ``torchrun`` every rank trains (see :mod:`facedata.train.distributed`) and rank 0 alone
+writes the folder.
 """
 
 from __future__ import annotations
 
 import csv
 import logging
+import sys
 import time
 from pathlib import Path
 
 import torch
 
 from ..data import ShardDataset
-from ..device import resolve_device
 from ..errors import ConfigError, MissingDataError
 from ..io.atomic import atomic_path, write_json_atomic
 from ..preview.grid import save_rgb
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import checkpoint_bytes, load_checkpoint, remove_stale_temporaries, save_checkpoint
 from .config import TrainConfig
+from .distributed import Node, mean_over_ranks, process_group
 from .grid import sample_grid
 from .networks import inpaint
 from .trainer import INPUTS, Trainer
@@ -43,7 +48,8 @@ TRAIN_FIELDS = ("jpg", "sketch.png", "color.png")
 
 
 def training_data(config: TrainConfig, epoch: int = 0) -> ShardDataset:
-    """The endless, shuffled stream of training samples for ``config``."""
+    """The endless, shuffled stream of training samples for ``config`` (this rank's part of
+    it under ``torch.distributed``)."""
     fields = TRAIN_FIELDS + (("mask.png",) if config.masks == "stored" else ())
     return ShardDataset(
         config.shards,
@@ -90,20 +96,22 @@ def _log_rows(path: Path, keep_until: int) -> None:
 
 
 def train(config: TrainConfig, *, resume: bool = False) -> dict:
-    """Train SC-FEGAN on facedata shards.
+    """Train SC-FEGAN on facedata shards, data-parallel when launched by ``torchrun``.
 
     Parameters
     ----------
     config : TrainConfig
     resume : bool
         Continue the run in ``config.out`` from its checkpoint, with its stored options
-        except those in :data:`facedata.train.config.RESUMABLE`. The data stream restarts at
-        epoch ``step`` (a new shuffle and new fresh masks), not where it stopped.
+        except those in :data:`facedata.train.config.RESUMABLE` (``out`` among them: a moved
+        or copied run folder goes on where it is now). The data stream restarts at epoch
+        ``step`` (a new shuffle and new fresh masks), not where it stopped.
 
     Returns
     -------
     dict
-        ``step`` reached, ``seconds``, ``last`` (the last logged losses) and the run folder.
+        ``step`` reached, ``seconds``, ``last`` (the last logged losses), the run folder
+        ``out``, this process's ``rank``, ``world_size`` and ``checkpoint_bytes``.
 
     Raises
     ------
@@ -111,11 +119,16 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict:
         Missing shards or fields (naming the ``--maps`` to rebuild with), missing VGG weights
         (unless ``use_vgg`` is off), or a run folder that already holds a run.
     """
+    with process_group(config.device) as node:
+        return _train(config, resume, node)
+
+
+def _train(config: TrainConfig, resume: bool, node: Node) -> dict:
     from tqdm.auto import tqdm
 
     config, state = _start(config, resume)
     out = Path(config.out)
-    device = resolve_device(config.device)
+    device = node.device
     vgg = load_vgg(config.vgg).to(device) if config.use_vgg else None
     start = state["step"] if state else 0
     data = training_data(config, epoch=start)
@@ -125,30 +138,23 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict:
         num_workers=config.workers,
         pin_memory=device.type == "cuda",
     )
-    trainer = Trainer(config, device, vgg)
+    trainer = Trainer(config, device, vgg, rank=node.rank, world_size=node.world_size)
     if state:
         trainer.load_state_dict(state)
         log.info("resuming %s at step %d", out, start)
-    (out / SAMPLES).mkdir(parents=True, exist_ok=True)
-    write_json_atomic(
-        out / CONFIG,
-        config.to_dict()
-        | {
-            "perceptual_style_losses": "on" if vgg else "off (--no-vgg)",
-            "resolved_device": str(device),
-            "amp_dtype": str(trainer.amp_dtype) if trainer.amp_dtype else None,
-            "generator_parameters": sum(p.numel() for p in trainer.generator.parameters()),
-        },
-    )
-    _log_rows(out / LOG, start)
+    if node.main:
+        _prepare_folder(out, config, trainer, start, node)
+        _announce_checkpoints(trainer)
 
     batches = iter(loader)
     preview = None
     sums: dict[str, torch.Tensor] = {}
     summed = 0
     last: dict[str, float] = {}
+    # Carriage-return redraws would fill a log file: a bar only on a terminal, on rank 0.
+    show = config.progress and node.main and sys.stdout.isatty() and sys.stderr.isatty()
     t0 = time.perf_counter()
-    with tqdm(total=config.steps, initial=start, unit="step", disable=not config.progress) as bar:
+    with tqdm(total=config.steps, initial=start, unit="step", disable=not show) as bar:
         for step in range(start + 1, config.steps + 1):
             batch = next(batches, None)
             if batch is None:
@@ -157,25 +163,83 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict:
                 )
             if preview is None:
                 preview = {k: batch[k][:GRID_ROWS] for k in INPUTS}
+            began = time.perf_counter()
             for k, v in trainer.step(batch).items():
                 sums[k] = sums.get(k, 0) + v
+            if step == start + 1 and device.type == "cpu" and node.main:
+                _estimate(time.perf_counter() - began, config.steps - start)
             summed += 1
             if step % config.log_every == 0 or step == config.steps:
-                last = {k: float(v) / summed for k, v in sums.items()}
+                last = mean_over_ranks(
+                    {k: float(v) / summed for k, v in sums.items()}, node.world_size
+                )
                 sums, summed = {}, 0
-                _append_log(out / LOG, step, time.perf_counter() - t0, last)
+                if node.main:
+                    _append_log(out / LOG, step, time.perf_counter() - t0, last)
                 bar.set_postfix({k: f"{last[k]:.3g}" for k in ("d", "g", "ppxl")})
-            if step % config.sample_every == 0 or step == config.steps:
+            if node.main and (step % config.sample_every == 0 or step == config.steps):
                 save_rgb(out / SAMPLES / f"step-{step:07d}.png", _grid(trainer, preview))
-            if step % config.checkpoint_every == 0 or step == config.steps:
+            if node.main and (step % config.checkpoint_every == 0 or step == config.steps):
                 save_checkpoint(out / CHECKPOINT, trainer.state_dict())
             bar.update(1)
+    checkpoint = out / CHECKPOINT
     return {
         "out": str(out),
         "step": trainer.step_count,
         "seconds": time.perf_counter() - t0,
         "last": last,
+        "rank": node.rank,
+        "world_size": node.world_size,
+        "checkpoint_bytes": checkpoint.stat().st_size if checkpoint.is_file() else 0,
     }
+
+
+def _prepare_folder(
+    out: Path, config: TrainConfig, trainer: Trainer, start: int, node: Node
+) -> None:
+    """Rank 0: clear a killed run's temporary files, write config.json, trim log.csv."""
+    (out / SAMPLES).mkdir(parents=True, exist_ok=True)
+    for folder in (out, out / SAMPLES):
+        for path in remove_stale_temporaries(folder):
+            log.info("removed %s, left by a run that was killed while writing it", path)
+    write_json_atomic(
+        out / CONFIG,
+        config.to_dict()
+        | {
+            "perceptual_style_losses": "on" if trainer.vgg else "off (--no-vgg)",
+            "resolved_device": str(node.device),
+            "world_size": node.world_size,
+            "global_batch": config.batch * node.world_size,
+            "amp_dtype": str(trainer.amp_dtype) if trainer.amp_dtype else None,
+            "generator_parameters": sum(p.numel() for p in trainer.generator.parameters()),
+        },
+    )
+    _log_rows(out / LOG, start)
+
+
+def _announce_checkpoints(trainer: Trainer) -> None:
+    sizes = checkpoint_bytes(trainer)
+    kept = trainer.config.save_optimizer
+    log.info(
+        "each checkpoint: ~%s (weights %s, Adam state %s%s)",
+        _megabytes(sizes["weights"] + kept * sizes["optimizer"]),
+        _megabytes(sizes["weights"]),
+        _megabytes(sizes["optimizer"]),
+        ", kept; --no-save-optimizer leaves it out" if kept else ", left out",
+    )
+
+
+def _estimate(seconds: float, steps: int) -> None:
+    log.info(
+        "training on CPU: ~%.2g s/step, so %d steps take ~%.1f h (a CUDA GPU is far faster)",
+        seconds,
+        steps,
+        seconds * steps / 3600,
+    )
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
 
 
 def _append_log(path: Path, step: int, seconds: float, losses: dict[str, float]) -> None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 
 import torch
 
+from ..seeding import sample_rng
 from .config import TrainConfig
+from .distributed import average_gradients
 from .losses import discriminator_loss, generator_loss, gradient_penalty
 from .networks import Discriminator, Generator, composite, discriminator_input, generator_input
 from .vgg import VGGFeatures
+
+log = logging.getLogger(__name__)
 
 INPUTS = ("image", "mask", "sketch", "color")
 
@@ -18,8 +23,11 @@ class Trainer:
     """SC-FEGAN's generator and discriminator with their optimisers.
 
     Every random draw of a step (the noise input, the gradient-penalty interpolation) comes
-    from the trainer's own generator, whose state is part of :meth:`state_dict`, so a
-    resumed trainer takes exactly the step the original would have taken.
+    from a generator seeded by (seed, rank, step), so a resumed trainer takes exactly the
+    step the original would have taken, and ranks draw different noise.
+
+    Under ``torchrun`` every rank builds the same initial weights (from ``seed``) and
+    :func:`~facedata.train.distributed.average_gradients` keeps them equal.
 
     Parameters
     ----------
@@ -27,10 +35,21 @@ class Trainer:
     device : torch.device
     vgg : VGGFeatures or None
         Feature extractor of the perceptual and style losses; ``None`` turns them off.
+    rank, world_size : int
+        This process's place in a data-parallel job (0 and 1: alone).
     """
 
-    def __init__(self, config: TrainConfig, device: torch.device, vgg: VGGFeatures | None):
+    def __init__(
+        self,
+        config: TrainConfig,
+        device: torch.device,
+        vgg: VGGFeatures | None,
+        *,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         self.config, self.device, self.vgg = config, device, vgg
+        self.rank, self.world_size = rank, world_size
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             self.generator = Generator(config.cnum, config.size).to(device)
@@ -43,7 +62,7 @@ class Trainer:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         # bf16 has fp32's range: only fp16 needs its gradients scaled.
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp_dtype == torch.float16)
-        self.rng = torch.Generator().manual_seed(config.seed)
+        self.noise_seed = config.seed
         self.step_count = 0
 
     def autocast(self) -> contextlib.AbstractContextManager:
@@ -51,11 +70,14 @@ class Trainer:
         enabled = self.amp_dtype is not None
         return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=enabled)
 
-    def _draw(self, shape: tuple[int, ...], normal: bool) -> torch.Tensor:
+    def _draw(self, rng: torch.Generator, shape: tuple[int, ...], normal: bool) -> torch.Tensor:
         draw = torch.randn if normal else torch.rand
-        return draw(shape, generator=self.rng).to(self.device)
+        return draw(shape, generator=rng).to(self.device)
 
     def _update(self, optimizer: torch.optim.Optimizer, model: torch.nn.Module) -> None:
+        # Scaled gradients average like unscaled ones, and an inf on one rank reaches all,
+        # so every rank skips the same fp16 steps.
+        average_gradients(model, self.world_size)
         self.scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(model.parameters(), self.config.grad_clip)
         self.scaler.step(optimizer)
@@ -78,8 +100,10 @@ class Trainer:
         """
         image, mask, sketch, color = (batch[k].to(self.device) for k in INPUTS)
         weights = self.config.losses
-        noise = self._draw(mask.shape, normal=True)
-        alpha = self._draw((image.shape[0], 1, 1, 1), normal=False)
+        draws = sample_rng(self.noise_seed, f"rank-{self.rank}", "train-noise", self.step_count)
+        rng = torch.Generator().manual_seed(int(draws.integers(2**63)))
+        noise = self._draw(rng, mask.shape, normal=True)
+        alpha = self._draw(rng, (image.shape[0], 1, 1, 1), normal=False)
         with self.autocast():
             output = self.generator(generator_input(image, mask, sketch, color, noise)).float()
         comp = composite(output, image, mask)
@@ -124,25 +148,33 @@ class Trainer:
         return {k: v.detach() for k, v in {**d_terms, **g_terms}.items()}
 
     def state_dict(self) -> dict:
-        """Everything needed to continue: weights, optimisers, loss scale, RNG, step."""
-        return {
+        """Everything needed to continue: weights, optimisers (unless ``save_optimizer`` is
+        off), loss scale, noise seed, step."""
+        state = {
             "step": self.step_count,
             "config": self.config.to_dict(),
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
             "scaler": self.scaler.state_dict(),
-            "rng": self.rng.get_state(),
+            "noise_seed": self.noise_seed,
         }
+        if self.config.save_optimizer:
+            state |= {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a :meth:`state_dict` (tensors are moved to this trainer's device)."""
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        if "opt_g" in state:
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+        else:
+            log.warning(
+                "the checkpoint holds no optimiser state (saved with --no-save-optimizer): "
+                "Adam starts afresh"
+            )
         if state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
-        self.rng.set_state(state["rng"])
+        self.noise_seed = state.get("noise_seed", state["config"]["seed"])
         self.step_count = state["step"]
