@@ -147,6 +147,12 @@ def build_command(
     ),
     backend: str = typer.Option("loky", "--backend", help="loky, dask or ray."),
     scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler / Ray address."),
+    worker_wait: float = typer.Option(
+        60.0,
+        "--worker-wait",
+        help="Seconds a cluster build waits when no worker is left, then fails (finished "
+        "shards are kept; re-run to resume).",
+    ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:i."),
     batch_size: int = typer.Option(16, "--batch-size", help="Samples processed together."),
     max_failure_rate: float = typer.Option(
@@ -171,6 +177,7 @@ def build_command(
         workers=workers,
         backend=backend,
         scheduler=scheduler,
+        worker_wait=worker_wait,
         device=device,
         max_failure_rate=max_failure_rate,
         progress=progress,

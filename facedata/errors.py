@@ -32,6 +32,10 @@ class ConfigError(FacedataError):
     """Options that contradict each other or name something that does not exist."""
 
 
+class ClusterError(FacedataError):
+    """A Dask or Ray cluster cannot be reached, refuses the connection, or has no worker left."""
+
+
 class MissingDependencyError(FacedataError):
     """An optional dependency is not installed; the message names the extra to install."""
 

@@ -21,7 +21,7 @@ from ..shards.writer import ShardWriter
 from ..sources import Source, SourceConfig, get_source
 from ..sources.splits import assign_splits
 from .config import BuildConfig
-from .executors import run_tasks
+from .executors import probe, run_tasks, task_resources
 from .stages import (
     STAGES,
     Stage,
@@ -80,6 +80,14 @@ class Plan:
             for f in stage_class(n, self.registry).output_fields(self.stage_configs[n])
         }
         return tuple(sorted({"jpg", "json"} | emitted))
+
+    @property
+    def needs_device(self) -> bool:
+        """Whether a stage runs a network (or other torch code) on the task's device."""
+        return any(
+            stage_class(n, self.registry).needs_device(self.stage_configs[n])
+            for n, _ in self.stages
+        )
 
 
 @dataclass
@@ -140,7 +148,10 @@ def build_shard(plan: Plan, task: ShardTask, on_sample=None) -> dict:
     ``on_sample(n)`` is called after every ``n`` samples (for a progress bar in-process).
     """
     out = Path(plan.out)
-    stages = _stages_for(plan, task.device)
+    # The GPU is chosen here, among those this worker sees, not from the driver's count (and
+    # torch is not even imported by builds without a network).
+    device = task_device(task.device, task.index) if plan.needs_device else task.device
+    stages = _stages_for(plan, device)
     for stage in stages:
         stage.start_shard()
     seconds: dict[str, float] = {}
@@ -283,7 +294,16 @@ def build(
     from tqdm.auto import tqdm
 
     t_start = time.perf_counter()
-    out = Path(config.out)
+    # Before anything else: a wrong scheduler address is one message, not a planned build.
+    probe(config.backend, config.scheduler)
+    # Workers run elsewhere, in other folders: every path they get is absolute.
+    out = Path(config.out).expanduser().resolve()
+    config = replace(config, out=str(out))
+    source_config = replace(
+        source_config,
+        root=_absolute(source_config.root),
+        partition_file=_absolute(source_config.partition_file),
+    )
     stages = resolve_maps(tuple(config.maps))
     configs = default_configs([n for n, _ in stages]) | {
         k: v for k, v in (stage_configs or {}).items() if k in dict(stages)
@@ -307,10 +327,10 @@ def build(
         "split_rule": rule,
     }
     _prepare_out(out, resolved, overwrite)
-    tasks = plan_tasks(refs, splits, config.shard_size)
-    if any(stage_class(n).needs_device(configs[n]) for n, _ in stages):
-        tasks = [replace(t, device=task_device(config.device, i)) for i, t in enumerate(tasks)]
     plan = Plan(str(out), source, config, stages, configs, {n: STAGES[n] for n, _ in stages})
+    tasks = plan_tasks(refs, splits, config.shard_size)
+    if plan.needs_device:
+        tasks = [replace(t, device=config.device) for t in tasks]
 
     report = BuildReport(out=str(out), attempted=len(refs))
     unsplit = [
@@ -378,6 +398,8 @@ def _run_pending(
                 workers=workers,
                 backend=config.backend,
                 scheduler=config.scheduler,
+                needs=lambda args: task_resources(args[1].device),
+                worker_wait=config.worker_wait,
             ):
                 results[stats["shard"]] = stats
                 if "error" in stats:
@@ -404,6 +426,10 @@ def _run_pending(
         }
         results[task.name] = stats
         report.shard_errors.append(stats)
+
+
+def _absolute(path: str | None) -> str | None:
+    return str(Path(path).expanduser().resolve()) if path else None
 
 
 def _build_shard_safely(plan: Plan, task: ShardTask, on_sample=None) -> dict:

@@ -8,7 +8,9 @@ from dataclasses import asdict, dataclass
 DEFAULT_MAPS: tuple[str, ...] = ("parsing", "face", "hair", "mask", "sketch", "color", "hog")
 
 #: Options that change how a build runs but not a byte of its output.
-EXECUTION_FIELDS = ("out", "workers", "backend", "scheduler", "batch_size", "progress")
+EXECUTION_FIELDS = (
+    "out", "workers", "backend", "scheduler", "worker_wait", "batch_size", "progress",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class BuildConfig:
         joblib backend: ``loky``, ``dask`` or ``ray``.
     scheduler : str or None
         Dask scheduler or Ray cluster address; a local cluster when ``None``.
+    worker_wait : float
+        Seconds a cluster build waits when no worker is left for its remaining shards, before
+        it fails saying how to go on (finished shards are kept).
     device : str
         Torch device for network stages: ``auto``, ``cpu``, ``cuda`` or ``cuda:i``.
     max_failure_rate : float
@@ -61,6 +66,7 @@ class BuildConfig:
     workers: int = 0
     backend: str = "loky"
     scheduler: str | None = None
+    worker_wait: float = 60.0
     device: str = "auto"
     max_failure_rate: float = 0.01
     jpeg_quality: int = 95
