@@ -175,7 +175,7 @@ def _ray_session(scheduler: str | None, workers: int):
                 log_to_driver=False,
                 logging_level=logging.WARNING,
             )
-        except ray.exceptions.AuthenticationError as exc:
+        except getattr(ray.exceptions, "AuthenticationError", ()) as exc:  # Ray with token auth
             raise ClusterError(
                 f"the Ray cluster at {scheduler} refused the connection: {exc.message}; set "
                 "RAY_AUTH_MODE=token and the cluster's token in RAY_AUTH_TOKEN (or "
