@@ -185,7 +185,7 @@ def stage(config: ParsingConfig, size: int = 512) -> ParsingStage:
     return s
 
 
-def test_auto_prefers_annotations_then_cached_network_then_landmarks(
+def test_auto_prefers_annotations_then_cached_network_then_segmentation(
     bisenet_file, photo, landmarks, publish
 ):
     annotated = np.full(photo.shape[:2], LABEL["skin"], np.uint8)
@@ -201,10 +201,12 @@ def test_auto_prefers_annotations_then_cached_network_then_landmarks(
     offline = batch()
     stage(ParsingConfig()).run(offline)
     assert [s.meta.get("maps", {}).get("parsing") for s in offline] == [
-        "annotations", "landmarks", "landmarks", None]  # fmt: skip
+        "annotations", "segmentation", "segmentation", None]  # fmt: skip
     assert "weights fetch parsing-bisenet" in offline[3].error[1]
-    assert offline[1].meta["parsing_has_hair"] is False
+    assert offline[1].meta["parsing_has_hair"] is True
     assert offline[0].meta["parsing_has_hair"] is True
+    assert [s.meta.get("parsing_method") for s in offline[:3]] == [
+        "annotations", "segmentation", "segmentation"]  # fmt: skip
 
     publish("parsing-bisenet", bisenet_file)
     weights.add("parsing-bisenet", bisenet_file)
@@ -242,10 +244,11 @@ def test_demo_build_takes_the_photo_through_the_unannotated_route(tmp_path):
     assert report.failures == [] and report.written == report.attempted == 4
     metas = {s["__key__"]: (s["json"], s) for s in iter_samples(str(tmp_path / "out"))}
     photo_meta, photo_sample = metas["demo-astronaut"]
-    assert photo_meta["align"]["method"] == "ffhq" and photo_meta["maps"]["parsing"] == "landmarks"
-    assert photo_meta["parsing_has_hair"] is False and len(photo_meta["landmarks"]) == 68
+    assert photo_meta["align"]["method"] == "ffhq"
+    assert photo_meta["maps"]["parsing"] == photo_meta["parsing_method"] == "segmentation"
+    assert photo_meta["parsing_has_hair"] is True and len(photo_meta["landmarks"]) == 68
     assert photo_meta["split"] == "train"
-    assert not photo_sample["hair.png"].any() and photo_sample["face.png"].any()
+    assert photo_sample["hair.png"].mean() > 0.05 * 255 and photo_sample["face.png"].any()
     (left, right) = photo_meta["eyes"]
     assert 0.3 * 128 < left[0] < right[0] < 0.7 * 128  # FFHQ puts the eyes near the centre
     drawn = [m for k, (m, _) in metas.items() if k != "demo-astronaut"]

@@ -52,7 +52,7 @@ def test_every_sample_of_a_build_with_every_map_is_valid(full_build, samples):
         assert meta["key"] == sample["__key__"]
         assert set(meta["maps"]) == set(manifest["maps"])
     photo = next(s["json"] for s in samples if s["__key__"] == "demo-astronaut")
-    assert photo["align"]["method"] == "ffhq" and photo["maps"]["parsing"] == "landmarks"
+    assert photo["align"]["method"] == "ffhq" and photo["maps"]["parsing"] == "segmentation"
     assert {"attributes", "pose", "celeba_hq_id"}.isdisjoint(photo)
 
 

@@ -310,6 +310,8 @@ def build(
     }
     for name, _ in stages:
         stage_class(name).check(configs[name])
+        if notice := stage_class(name).notice(configs[name]):
+            log.warning("%s: %s", name, notice)  # once per build, not once per worker
     source_config = replace(source_config, decode_size=config.size)
     source = get_source(source_config)
     refs = source.refs()

@@ -16,7 +16,14 @@ from ..sample import Sample
 from .maps import record
 from .stages import Stage, guarded
 
-PARSERS = ("auto", "annotations", "bisenet", "parsenet", "landmarks")
+PARSERS = ("auto", "annotations", "bisenet", "parsenet", "segmentation", "landmarks")
+#: Parsers that work from landmarks; the segmentation parser also reads the photo.
+OFFLINE = ("segmentation", "landmarks")
+#: What each offline parser cannot draw, said once per build when it stands in for a network.
+OFFLINE_COST = {
+    "segmentation": "no eyeglasses, hat, earrings or necklace (hats become hair)",
+    "landmarks": "no hair, hat, eyeglasses, ears, neck or cloth",
+}
 NETWORKS = ("bisenet", "parsenet")
 
 
@@ -34,9 +41,11 @@ class ParsingConfig:
     ----------
     parser : str
         ``annotations`` (the dataset's own; a sample without them fails), ``bisenet`` or
-        ``parsenet`` (facexlib's networks, for every sample), ``landmarks`` (drawn from the 68
-        landmarks, no hair), or ``auto``: annotations where the sample has them, else a network
-        whose weights are cached (BiSeNet first), else landmarks.
+        ``parsenet`` (facexlib's networks, for every sample), ``segmentation`` (the landmark
+        parts plus hair, ears, neck and cloth segmented from the photo, no network),
+        ``landmarks`` (the landmark parts only: no hair), or ``auto``: annotations where the
+        sample has them, else a network whose weights are cached (BiSeNet first), else
+        segmentation.
     weights : str or None
         Weight name or checkpoint file for ``bisenet``/``parsenet``; default: the registered
         ``parsing-bisenet``/``parsing-parsenet``.
@@ -79,6 +88,18 @@ class ParsingStage(Stage):
             name = config.weights or f"parsing-{network}"
             weights.verify(name, download=config.parser in NETWORKS, expect=f"parsing-{network}")
 
+    @classmethod
+    def notice(cls, config: ParsingConfig) -> str | None:
+        if config.parser in OFFLINE:
+            return f"parsing from {config.parser}: {OFFLINE_COST[config.parser]}"
+        if config.parser == "auto" and _cached_network() is None:
+            return (
+                "no parsing network cached, so samples without annotations are parsed by "
+                f"segmentation: {OFFLINE_COST['segmentation']}; `facedata weights fetch "
+                "parsing-bisenet` adds the network"
+            )
+        return None
+
     def setup(self) -> None:
         self._model = None
         self._network: str | None = None
@@ -105,7 +126,7 @@ class ParsingStage(Stage):
                 "this sample has no parsing annotations; use --parser auto, bisenet, parsenet "
                 "or landmarks for unannotated images"
             )
-        if parser == "landmarks" and sample.landmarks is None:
+        if parser in OFFLINE and sample.landmarks is None:
             raise FacedataError(
                 "no face landmarks for the landmark parser (no face was found, or --no-landmarks "
                 "was given)"
@@ -117,7 +138,7 @@ class ParsingStage(Stage):
         if self._network is not None:
             return self._network
         if sample.landmarks is not None:
-            return "landmarks"
+            return "segmentation"
         raise FacedataError(
             "no parsing annotations, no cached parsing weights and no face landmarks for this "
             "sample; run `facedata weights fetch parsing-bisenet` (or `facedata weights add`), "
@@ -146,6 +167,10 @@ class ParsingStage(Stage):
             from ..features.landmark_parsing import landmark_parsing
 
             sample.parsing = landmark_parsing(sample.landmarks, sample.image.shape[:2])
+        elif method == "segmentation":
+            from ..features.head_parsing import head_parsing
+
+            sample.parsing = head_parsing(sample.image, sample.landmarks)
         self._finish(sample, method)
 
     def _parse_network(self, _carrier: Sample, samples: list[Sample]) -> None:
@@ -160,4 +185,6 @@ class ParsingStage(Stage):
         record(sample, "parsing", method)
         # The landmark parser draws no hair: say so, for hair.png and hair-based masks.
         sample.meta["parsing_has_hair"] = method != "landmarks"
+        # A source's note of where its labels came from must agree with the map written.
+        sample.meta["parsing_method"] = method
         sample.fields["parsing.png"] = sample.parsing

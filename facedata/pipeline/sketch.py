@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import weights
-from ..errors import ConfigError, MissingWeightsError
+from ..errors import ConfigError
 from ..features import sketch
 from ..sample import Sample
 from ..seeding import sample_rng
 from .maps import record
 from .stages import BatchStage
-
-log = logging.getLogger(__name__)
 
 METHODS = ("auto", "hed", "xdog")
 
@@ -70,15 +67,20 @@ class SketchStage(BatchStage):
         if config.method == "hed" or cls.needs_device(config):
             weights.verify(config.weights, download=config.method == "hed")
 
+    @classmethod
+    def notice(cls, config: SketchConfig) -> str | None:
+        if config.method == "auto" and not weights.available(config.weights):
+            return (
+                "HED weights unavailable, so sketches come from XDoG: classical edges, more "
+                f"texture and fewer soft outlines than HED; `facedata weights fetch "
+                f"{config.weights}` adds them"
+            )
+        return None
+
     def setup(self) -> None:
         self.model = None
         self.method = "xdog"
         if not self.needs_device(self.config):
-            if self.config.method == "auto":
-                try:
-                    weights.resolve(self.config.weights, download=False)
-                except MissingWeightsError as exc:
-                    log.warning("sketch: HED weights unavailable, using XDoG instead. %s", exc)
             return
         from ..features import hed
 

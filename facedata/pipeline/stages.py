@@ -76,6 +76,12 @@ class Stage:
         return False
 
     @classmethod
+    def notice(cls, config: Any) -> str | None:
+        """What the stage gives up with ``config`` on this machine (a fallback it will take),
+        or ``None``; the build's main process says it once, before any work."""
+        return None
+
+    @classmethod
     def check(cls, config: Any) -> None:
         """Fail before a build starts when ``config`` cannot work (e.g. missing weights)."""
 
