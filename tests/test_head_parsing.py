@@ -80,3 +80,19 @@ def test_fallbacks_are_announced_by_the_stage_class_not_each_worker(caplog):
     with caplog.at_level(logging.WARNING):
         SketchStage(SketchConfig(), StageContext(size=64, seed=0)).setup()
     assert caplog.records == []
+
+
+def test_a_build_says_each_fallback_once_whatever_the_workers(tmp_path, caplog):
+    from facedata.pipeline import BuildConfig, build
+    from facedata.sources import SourceConfig
+    from facedata.sources.demo import write_demo_tree, write_photos
+
+    root = write_demo_tree(tmp_path / "demo", count=3)
+    write_photos(root)
+    config = BuildConfig(out=str(tmp_path / "out"), size=64, maps=("parsing", "sketch"),
+                         workers=2, shard_size=2, progress=False)  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        build(config, SourceConfig(name="demo", root=str(root)))
+    text = caplog.text
+    assert text.count("sketches come from XDoG") == 1
+    assert text.count("parsed by segmentation: no eyeglasses, hat") == 1

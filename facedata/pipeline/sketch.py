@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import weights
-from ..errors import ConfigError
+from ..errors import ConfigError, MissingWeightsError
 from ..features import sketch
 from ..sample import Sample
 from ..seeding import sample_rng
@@ -69,11 +69,14 @@ class SketchStage(BatchStage):
 
     @classmethod
     def notice(cls, config: SketchConfig) -> str | None:
-        if config.method == "auto" and not weights.available(config.weights):
+        if config.method != "auto":
+            return None
+        try:
+            weights.resolve(config.weights, download=False)
+        except MissingWeightsError as exc:
             return (
                 "HED weights unavailable, so sketches come from XDoG: classical edges, more "
-                f"texture and fewer soft outlines than HED; `facedata weights fetch "
-                f"{config.weights}` adds them"
+                f"texture and fewer soft outlines than HED. {exc}"
             )
         return None
 
