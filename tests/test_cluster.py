@@ -209,3 +209,37 @@ def test_cluster_libraries_log_info_only_with_verbose(tmp_path, demo_tree):
     assert result.returncode == 0, result.stderr
     assert "samples written" in result.stdout
     assert not [line for line in result.stderr.splitlines() if line.startswith("INFO")]
+
+
+RAY_HEAD = """
+import os, sys, time
+import ray
+ray.init(num_cpus=1, include_dashboard=False)
+print(ray.get_runtime_context().gcs_address.rsplit(":", 1)[1], flush=True)
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.2)
+ray.shutdown()
+"""
+
+
+def test_ray_without_the_token_is_one_message(tmp_path):
+    pytest.importorskip("ray")
+    token = {"RAY_AUTH_MODE": "token", "HOME": str(tmp_path)}  # no ~/.ray/auth_token there
+    stop = tmp_path / "stop"
+    head_env = os.environ | token | {"RAY_AUTH_TOKEN": "a" * 32}
+    head = subprocess.Popen(
+        [sys.executable, "-c", RAY_HEAD, str(stop)], stdout=subprocess.PIPE, text=True, env=head_env
+    )
+    try:
+        address = f"127.0.0.1:{head.stdout.readline().strip()}"
+        env = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_TOKEN"} | token
+        command = [sys.executable, "-m", "cli", "build", "--out", str(tmp_path / "out"),
+                   "--backend", "ray", "--scheduler", address]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    finally:
+        stop.touch()
+        head.wait(timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert f"error: the Ray cluster at {address} refused the connection" in result.stderr
+    assert "RAY_AUTH_TOKEN" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -95,6 +95,13 @@ _ADVICE = {
     "ray": ("the Ray cluster", "HOST:6379", "`ray start --head`"),
 }
 
+#: Ray refuses a wrong token only after its client has retried for about 20 s (one C++
+#: warning a second), then reports a failed connection: the advice names the token too.
+_RAY_TOKEN_ADVICE = (
+    "; with token authentication (RAY_AUTH_MODE=token), RAY_AUTH_TOKEN must hold the "
+    "cluster's token"
+)
+
 
 def _unreachable(backend: str, address: str, reason: str) -> ClusterError:
     what, form, command = _ADVICE[backend]
@@ -182,7 +189,8 @@ def _ray_session(scheduler: str | None, workers: int):
                 "~/.ray/auth_token) on this machine"
             ) from None
         except (ConnectionError, TimeoutError) as exc:
-            raise _unreachable("ray", scheduler, str(exc)) from None
+            error = _unreachable("ray", scheduler, str(exc))
+            raise ClusterError(str(error) + _RAY_TOKEN_ADVICE) from None
     try:
         yield
     finally:
