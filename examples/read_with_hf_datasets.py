@@ -10,6 +10,8 @@ sample must carry the same fields: a facedata build guarantees that (the manifes
 ``fields``). Image fields become ``PIL.Image`` columns (one-channel PNGs stay mode "L", so
 label ids survive), ``npy`` fields nested lists, and ``json`` a struct column whose keys are
 those of the first samples (keys only later samples have are dropped: see docs/shards.md).
+``facedata export SHARDS --format hf --out DIR`` writes a dataset typed over every sample
+instead, each metadata key its own column: ``datasets.load_dataset(DIR)``.
 """
 
 from __future__ import annotations

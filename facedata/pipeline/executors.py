@@ -217,8 +217,8 @@ class _DaskPool:
             return set()
         return set(done)
 
-    def result(self, handle):
-        return handle.result()
+    def result(self, handle, timeout: float):
+        return handle.result(timeout=timeout)
 
     def workers(self, needs: Resources) -> int:
         """Workers now able to run a task needing ``needs``."""
@@ -251,8 +251,8 @@ class _RayPool:
         done, _ = self.ray.wait(list(handles), num_returns=1, timeout=timeout)
         return set(done)
 
-    def result(self, handle):
-        return self.ray.get(handle)
+    def result(self, handle, timeout: float):
+        return self.ray.get(handle, timeout=timeout)
 
     def workers(self, needs: Resources) -> int:
         nodes = [n for n in self.ray.nodes() if n.get("Alive")]
@@ -343,8 +343,14 @@ def _drive(pool, fn, queue: list[tuple[tuple, Resources]], workers: int, worker_
             args, resources = queue.pop()
             running[pool.submit(fn, args, resources)] = resources
         for handle in pool.wait(set(running), timeout=1.0):
+            try:
+                result = pool.result(handle, timeout=CONNECT_TIMEOUT)
+            except TimeoutError:
+                # Finished, but its worker died before the result was fetched: the cluster runs
+                # the task again, so it is still running (and needs a worker).
+                continue
             running.pop(handle)
-            yield pool.result(handle)
+            yield result
             alone_since = None
         if not running:
             continue
