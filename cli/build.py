@@ -45,8 +45,9 @@ def build_command(
     parser: str = typer.Option(
         "auto",
         "--parser",
-        help="Label maps: annotations, bisenet, parsenet, landmarks, or auto (annotations, "
-        "else a network whose weights are cached, else landmarks).",
+        help="Label maps: annotations, bisenet, parsenet, segmentation (landmarks + colour "
+        "segmentation: hair, ears, neck, cloth), landmarks, or auto (annotations, else a "
+        "network whose weights are cached, else segmentation).",
     ),
     parsing_weights: str = typer.Option(
         None,
@@ -83,6 +84,24 @@ def build_command(
     ),
     min_face_score: float = typer.Option(
         0.3, "--min-face-score", help="Lowest dlib detector score accepted as a face."
+    ),
+    min_face_size: int = typer.Option(
+        AlignConfig.min_face_size,
+        "--min-face-size",
+        help="Smallest face aligned: side in source pixels of its FFHQ crop; smaller faces "
+        "become failure lines giving their size (0: keep all).",
+    ),
+    aligned_tolerance: float = typer.Option(
+        AlignConfig.aligned_tolerance,
+        "--aligned-tolerance",
+        help="With --align auto, keep images whose FFHQ crop is their own frame within this "
+        "fraction of the side (already aligned crops); 0: off.",
+    ),
+    max_landmark_shift: float = typer.Option(
+        AlignConfig.max_landmark_shift,
+        "--max-landmark-shift",
+        help="Fail faces whose landmarks, fitted again on the aligned crop, move by more than "
+        "this many eye distances (less for detector scores under 0.6); 0: off.",
     ),
     component_sizes: str = typer.Option(
         "128,160,192",
@@ -204,6 +223,9 @@ def build_command(
                 detect_size=detect_size,
                 aligned_detect_size=aligned_detect_size,
                 min_score=min_face_score,
+                min_face_size=min_face_size,
+                aligned_tolerance=aligned_tolerance,
+                max_landmark_shift=max_landmark_shift,
             ),
         }
         sizes = _numbers(component_sizes, int, 3, "--component-sizes")

@@ -194,7 +194,9 @@ def test_stage_keeps_aligned_sources_and_aligns_photos(detector, photo, monkeypa
     assert batch[0].landmarks is not None and "aligned" not in batch[0].meta
     assert batch[1].image.shape == (128, 128, 3) and batch[1].meta["align"]["method"] == "ffhq"
     assert batch[1].meta["original_size"] == [512, 512]
-    assert sizes == [256, None]  # the aligned image through a small copy, the photo as set
+    # The aligned image through a small copy, the photo as set, then the landmark gate's
+    # re-fit on the photo's aligned crop through a small copy.
+    assert sizes == [256, None, 256]
 
 
 def _write(path, rgb):

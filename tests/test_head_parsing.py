@@ -17,6 +17,7 @@ from facedata.labels import LABEL
 from facedata.pipeline.parsing import ParsingConfig, ParsingStage
 from facedata.pipeline.sketch import SketchConfig, SketchStage
 from facedata.pipeline.stages import StageContext
+from facedata.shards.inspect import format_summary, summarize
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +97,12 @@ def test_a_build_says_each_fallback_once_whatever_the_workers(tmp_path, caplog):
     text = caplog.text
     assert text.count("sketches come from XDoG") == 1
     assert text.count("parsed by segmentation: no eyeglasses, hat") == 1
+    # inspect sums up which methods, fallbacks included, made the maps.
+    summary = summarize(tmp_path / "out")
+    assert summary["methods"] == {
+        "parsing": {"annotations": 3, "segmentation": 1},
+        "sketch": {"xdog": 4},
+    }
+    told = format_summary(summary)
+    assert "segmentation 1 (fallback)" in told and "xdog 4 (fallback)" in told
+    assert "annotations 3 (fallback)" not in told

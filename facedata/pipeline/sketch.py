@@ -95,15 +95,33 @@ class SketchStage(BatchStage):
         return image if clip is None else sketch.equalize(image, clip_limit=clip)
 
     def compute(self, samples: list[Sample]) -> list[np.ndarray]:
+        """HED edge maps, or for XDoG the finished one-pixel lines (it adapts per sample)."""
         prepared = [self._prepare(s.image) for s in samples]
+        style = self.config.style
         if self.model is None:
-            scale = self.config.style.xdog_sigma / 512
-            return [sketch.xdog_edges(im, sigma=scale * min(im.shape[:2])) for im in prepared]
+            return [
+                sketch.xdog_sketch(im, enlargement=_enlargement(s, self.context.size), style=style)
+                for im, s in zip(prepared, samples)
+            ]
         from ..features import hed
 
         return list(hed.edges(self.model, prepared, batch_size=len(prepared)))
 
-    def store(self, sample: Sample, edge: np.ndarray) -> None:
+    def store(self, sample: Sample, result: np.ndarray) -> None:
         rng = sample_rng(self.context.seed, sample.key, "sketch", 0)
-        sample.fields["sketch.png"] = sketch.clean(edge, style=self.config.style, rng=rng)
+        style = self.config.style
+        sample.fields["sketch.png"] = (
+            sketch.finish(result, style=style, rng=rng)
+            if self.model is None
+            else sketch.clean(result, style=style, rng=rng)
+        )
         record(sample, "sketch", self.method)
+
+
+def _enlargement(sample: Sample, size: int) -> float:
+    """How many times the sample's face was enlarged to reach the output size."""
+    align = sample.meta.get("align", {})
+    if "enlargement" in align:
+        return max(1.0, float(align["enlargement"]))
+    side = sample.meta.get("crop", [0, 0, min(sample.meta.get("original_size", [size, size]))])[2]
+    return max(1.0, size / max(side, 1))

@@ -26,6 +26,22 @@ def field_sizes(shard: str | os.PathLike, max_samples: int = 200) -> dict[str, f
     return {f: totals[f] / n for f in sorted(totals)}
 
 
+#: Map methods that stand in for a missing network (announced by the build, summed here).
+FALLBACKS = {"parsing": ("segmentation", "landmarks"), "sketch": ("xdog",)}
+
+
+def map_methods(shards: list[Path]) -> dict[str, dict[str, int]]:
+    """How many samples each map's method produced (``maps`` of every sample's ``json``)."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for shard in shards:
+        with tarfile.open(shard, "r:") as tar:
+            for member in tar:
+                if member.name.endswith(".json"):
+                    for name, method in json.load(tar.extractfile(member)).get("maps", {}).items():
+                        counts[name][method] += 1
+    return {name: dict(methods) for name, methods in counts.items()}
+
+
 def summarize(out: str | os.PathLike) -> dict:
     """A dict describing a build (what ``facedata inspect --json`` prints)."""
     out = Path(out)
@@ -48,6 +64,9 @@ def summarize(out: str | os.PathLike) -> dict:
             for name, info in manifest["splits"].items()
         },
         "fields": manifest["fields"],
+        "methods": map_methods(
+            [out / s["path"] for sp in manifest["splits"].values() for s in sp["shards"]]
+        ),
         "bytes_per_sample": field_sizes(out / first) if first else {},
         "attempted": manifest["attempted"],
         "failed": len(failures),
@@ -68,6 +87,13 @@ def format_summary(summary: dict) -> str:
     lines.append("fields (mean KiB per sample):")
     for field, size in summary["bytes_per_sample"].items():
         lines.append(f"  {field:<20} {size / 1024:8.1f}")
+    lines.append("maps by method:")
+    for name, methods in summary["methods"].items():
+        told = ", ".join(
+            f"{m} {n}" + (" (fallback)" if m in FALLBACKS.get(name, ()) else "")
+            for m, n in sorted(methods.items())
+        )
+        lines.append(f"  {name:<10} {told}")
     lines.append(f"failures: {summary['failed']} of {summary['attempted']}")
     for stage, n in summary["failures_by_stage"].items():
         lines.append(f"  {stage}: {n}")

@@ -1,0 +1,95 @@
+"""Small faces, implausible landmarks and already-aligned crops, on a real photograph
+(scikit-image's astronaut, NASA, public domain)."""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+import pytest
+from skimage.data import astronaut
+
+from facedata.align import Face, LandmarkDetector, align_ffhq, ffhq_quad
+from facedata.align.ffhq import frame_error, padded_fraction
+from facedata.pipeline.align import AlignConfig, AlignStage
+from facedata.pipeline.stages import StageContext
+from facedata.sample import Sample
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    return astronaut()
+
+
+@pytest.fixture(scope="module")
+def landmarks(photo) -> np.ndarray:
+    return LandmarkDetector()(photo)[0].landmarks
+
+
+def run(config: AlignConfig, image: np.ndarray, size: int = 256) -> list[Sample]:
+    stage = AlignStage(config, StageContext(size=size, seed=0))
+    stage.setup()
+    batch = [Sample(key="a", image=image, meta={"aligned": False})]
+    stage.run(batch)
+    return batch
+
+
+def test_frame_error_and_padded_fraction_known_answers():
+    frame = np.array([[-0.5, -0.5], [-0.5, 99.5], [99.5, 99.5], [99.5, -0.5]])
+    assert frame_error(frame, (100, 100)) == 0.0
+    assert frame_error(frame + [3.0, 4.0], (100, 100)) == pytest.approx(0.05)
+    # Identity map of a 100 x 50 image into a 100² output: the lower half is padding.
+    assert padded_fraction(np.array([[1.0, 0, 0], [0, 1.0, 0]]), (50, 100), 100) == 0.5
+    assert padded_fraction(np.array([[0.5, 0, -10.0], [0, 0.5, -10.0]]), (400, 400), 100) == 0.0
+
+
+def test_an_aligned_crop_is_recognised_and_kept(photo, landmarks):
+    crop, _ = align_ffhq(photo, landmarks, size=256)
+    [kept] = run(AlignConfig(), crop)
+    assert kept.ok and kept.image is crop
+    assert kept.meta["align"]["method"] == "none" and kept.meta["align"]["recognised"] == "ffhq"
+    assert kept.meta["align"]["frame_error"] < 0.05 and kept.landmarks.shape == (68, 2)
+    [redone] = run(AlignConfig(aligned_tolerance=0.0), crop)
+    assert redone.meta["align"]["method"] == "ffhq"
+    [photo_sample] = run(AlignConfig(), photo)  # a portrait is not taken for a crop
+    assert photo_sample.meta["align"]["method"] == "ffhq"
+
+
+def test_small_faces_fail_with_their_size_and_enlargement_is_recorded(photo, landmarks):
+    side = ffhq_quad(landmarks)[1]  # about 175 px
+    small = cv2.resize(photo, (192, 192), interpolation=cv2.INTER_AREA)
+    [failed] = run(AlignConfig(), small)
+    stage, message = failed.error
+    assert stage == "align" and "--min-face-size 96" in message
+    across = re.search(r"face 0 is (\d+) px across", message)
+    assert across and int(across[1]) == pytest.approx(side * 192 / 512, rel=0.1)
+    [kept] = run(AlignConfig(min_face_size=0), small, size=256)
+    info = kept.meta["align"]
+    assert kept.ok and info["enlargement"] == pytest.approx(256 / (side * 192 / 512), rel=0.05)
+    assert 0.0 <= info["padded"] < 1.0
+    [large] = run(AlignConfig(), photo)
+    assert large.meta["align"]["enlargement"] == pytest.approx(256 / side, rel=1e-3)
+
+
+def test_landmarks_that_do_not_fit_again_fail_the_face(photo, landmarks, monkeypatch):
+    call = LandmarkDetector.__call__
+    calls = []
+
+    def misplaced(self, image, **kw):
+        faces = call(self, image, **kw)
+        calls.append(kw)
+        if len(calls) > 1:  # the re-fit on the aligned crop sees the real face
+            return faces
+        # The eyes painted on the forehead: the whole shape moved up by an eye distance.
+        eyes = landmarks[42:48].mean(0) - landmarks[36:42].mean(0)
+        wrong = landmarks - [0.0, float(np.hypot(*eyes))]
+        return [Face(box=faces[0].box, score=0.32, landmarks=wrong.astype(np.float32))]
+
+    monkeypatch.setattr(LandmarkDetector, "__call__", misplaced)
+    [failed] = run(AlignConfig(), photo)
+    assert failed.error[0] == "align" and "implausible landmarks" in failed.error[1]
+    assert "score 0.32" in failed.error[1]
+    calls.clear()
+    [kept] = run(AlignConfig(max_landmark_shift=0), photo)
+    assert kept.ok and len(calls) == 1
