@@ -138,6 +138,23 @@ def test_folder_source_recurses_and_survives_symlink_loops(tmp_path):
     assert [r.key for r in refs] == ["folder-one", "folder-sub_two"]
 
 
+def test_folder_source_follows_folder_links_once_each(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "deep").mkdir(parents=True)
+    cv2.imwrite(str(elsewhere / "deep" / "far.jpg"), np.zeros((8, 8, 3), np.uint8))
+    root = tmp_path / "photos"
+    (root / "own").mkdir(parents=True)
+    cv2.imwrite(str(root / "own" / "near.png"), np.zeros((8, 8, 3), np.uint8))
+    (root / "a_link").symlink_to(elsewhere, target_is_directory=True)
+    (root / "b_same").symlink_to(elsewhere, target_is_directory=True)  # linked twice
+    (elsewhere / "deep" / "back").symlink_to(root, target_is_directory=True)  # a loop
+    source = get_source(SourceConfig("folder", root=str(root)))
+    refs = source.refs()
+    assert [r.meta["file"] for r in refs] == ["a_link/deep/far.jpg", "own/near.png"]
+    assert [r.key for r in refs] == ["folder-a_link_deep_far", "folder-own_near"]
+    assert source.load(refs[0]).image.shape == (8, 8, 3)
+
+
 def g_mask_reference(anno, image_id, shape):
     """The official ``g_mask.py`` rule written out: ``cv2.imread``, channel 0, later parts
     overwrite earlier ones."""

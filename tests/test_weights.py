@@ -185,3 +185,11 @@ def test_a_vgg_given_by_path_is_used_with_a_warning(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         load_vgg(tmp_path / "my-vgg.pth")
     assert "is not the published vgg16 file; using it as asked" in caplog.text
+
+
+def test_a_damaged_training_checkpoint_is_a_corrupt_weights_error(tmp_path):
+    from facedata.train.checkpoint import load_checkpoint
+
+    (tmp_path / "checkpoint.pt").write_bytes(b"the first bytes of a checkpoint, then nothing")
+    with pytest.raises(CorruptWeightsError, match="checkpoint.pt is not a readable torch"):
+        load_checkpoint(tmp_path / "checkpoint.pt")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections import Counter
 from pathlib import Path
@@ -11,14 +12,29 @@ from ..io.images import IMAGE_SUFFIXES
 from ..sample import Sample, SampleRef
 from .base import Source, safe_key
 
+log = logging.getLogger(__name__)
+
 
 def list_images(root: Path) -> list[str]:
     """Relative paths of the images under ``root``, sorted.
 
-    Symbolic links to folders are not followed, so a link loop cannot hang the listing.
+    Symbolic links to folders are followed, and each real folder is read once: by the first
+    path that reaches it in a depth-first walk in name order. A link loop therefore cannot
+    hang the listing, and a folder linked twice does not list its images twice. A folder that
+    cannot be read is skipped with a warning naming it.
     """
     found = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    seen: set[tuple[int, int]] = set()
+
+    def unreadable(error: OSError) -> None:
+        log.warning("folder source: skipping %s: %s", error.filename, error.strerror or error)
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=unreadable):
+        stat = os.stat(dirpath)
+        if (stat.st_dev, stat.st_ino) in seen:
+            dirnames.clear()  # reached again through a link: already listed
+            continue
+        seen.add((stat.st_dev, stat.st_ino))
         dirnames.sort()
         for name in filenames:
             if name.lower().endswith(IMAGE_SUFFIXES):
