@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import subprocess
 import sys
@@ -193,3 +194,23 @@ def test_a_damaged_training_checkpoint_is_a_corrupt_weights_error(tmp_path):
     (tmp_path / "checkpoint.pt").write_bytes(b"the first bytes of a checkpoint, then nothing")
     with pytest.raises(CorruptWeightsError, match="checkpoint.pt is not a readable torch"):
         load_checkpoint(tmp_path / "checkpoint.pt")
+
+
+class Served(io.BytesIO):
+    """What urlopen returns for a download: a body with a Content-Length header."""
+
+    def __init__(self, body: bytes):
+        super().__init__(body)
+        self.headers = {"Content-Length": str(len(body))}
+
+
+def test_fetch_pins_an_unpublished_weight_and_refuses_a_wrong_published_one(monkeypatch):
+    monkeypatch.setitem(weights.REGISTRY, UNPUBLISHED.name, UNPUBLISHED)
+    monkeypatch.setattr("urllib.request.urlopen", lambda url, timeout: Served(b"served bytes"))
+    target = weights.fetch(UNPUBLISHED.name)
+    assert target.read_bytes() == b"served bytes"
+    assert json.loads(weights.pin_path(UNPUBLISHED).read_text())["size"] == 12
+    with pytest.raises(CorruptWeightsError, match="not the published hed-controlnet file"):
+        weights.fetch("hed-controlnet")
+    assert sorted(p.name for p in weights.cache_dir().iterdir()) == [
+        "unpublished.pth", "unpublished.pth.pin.json"]  # fmt: skip
