@@ -133,6 +133,51 @@ def alignment_figure(samples: dict) -> np.ndarray:
     return grid([[small, aligned]], ["photo + FFHQ quad", "aligned + 68 landmarks"])
 
 
+def aligned_astronaut(side: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-image's astronaut (NASA, public domain), FFHQ-aligned, and its landmarks."""
+    from skimage import data
+
+    from facedata.align import LandmarkDetector, align_ffhq, transform_points
+
+    photo = data.astronaut()
+    landmarks = LandmarkDetector()(photo)[0].landmarks
+    image, matrix = align_ffhq(photo, landmarks, size=side)
+    return image, transform_points(landmarks, matrix)
+
+
+def offline_parsing_figure() -> np.ndarray:
+    """The real photograph through the landmark parser and the segmentation parser."""
+    from facedata.features.head_parsing import head_parsing
+    from facedata.features.landmark_parsing import landmark_parsing
+
+    image, landmarks = aligned_astronaut()
+    drawn = [landmark_parsing(landmarks, image.shape[:2]), head_parsing(image, landmarks)]
+    return grid([[image, *(colorize(d) for d in drawn)]], ["photo", "landmarks", "segmentation"])
+
+
+def xdog_figure() -> np.ndarray:
+    """The fixed and the adaptive XDoG on a sharp, a blurred, a screened and an enlarged face."""
+    from facedata.features import sketch
+
+    image, _ = aligned_astronaut()
+    ys, xs = np.mgrid[0:SIZE, 0:SIZE]
+    screen = 0.75 + 0.25 * np.cos(xs * 2.1) * np.cos(ys * 2.1)
+    small = cv2.resize(image, (28, 28), interpolation=cv2.INTER_AREA)
+    variants = {
+        "sharp": (image, 1.0),
+        "blurred": (cv2.GaussianBlur(image, (0, 0), 2.0), 1.0),
+        "screened": (np.clip(image * screen[..., None], 0, 255).astype(np.uint8), 1.0),
+        "enlarged 9x": (cv2.resize(small, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR), 9.1),
+    }
+    rows = []
+    for name, (photo, enlargement) in variants.items():
+        fixed = sketch.clean(sketch.xdog_edges(photo, sigma=1.4 * SIZE / 512))
+        adaptive = sketch.finish(sketch.xdog_sketch(photo, enlargement=enlargement))
+        rows.append([label(photo, name), *(np.repeat(255 - s[..., None], 3, 2) for s in
+                                            (fixed, adaptive))])  # fmt: skip
+    return grid(rows, ["", "fixed XDoG", "adaptive XDoG"])
+
+
 def write(out: Path, name: str, image: np.ndarray) -> None:
     # Lossless at the highest zlib level: figures are committed, so small matters.
     ok, png = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]),
@@ -173,6 +218,8 @@ def main() -> None:
         write(args.out, "components.png", components_figure(samples))
         write(args.out, "edits.png", edits_grid(shards, n=4, tile_size=TILE, split="train"))
         write(args.out, "alignment.png", alignment_figure(samples))
+        write(args.out, "offline-parsing.png", offline_parsing_figure())
+        write(args.out, "xdog-real.png", xdog_figure())
 
 
 if __name__ == "__main__":

@@ -647,7 +647,8 @@ def xdog_sketch(
 
     1. Pre-blur: by ``0.5 (enlargement - 1)`` (a face enlarged e times holds no detail finer
        than e pixels; this also melts JPEG blocks) or, on a noisy or screened print, by 0.6 x
-       its noise level (:func:`noise_level`) above 2 grey levels, whichever is more.
+       its noise level (:func:`noise_level`) above 2 grey levels (at most 2 px: a screen is
+       a few pixels fine), whichever is more.
     2. Scale: ``style.xdog_sigma`` at 512 px, scaled with the image side and by
        ``0.35 x enlargement`` when that is more than 1; doubled, then doubled again, while
        the lines stay under the lower share of ``style.xdog_lines`` (a blurred photo has its
@@ -679,7 +680,8 @@ def xdog_sketch(
     J. Canny, "A Computational Approach to Edge Detection", IEEE TPAMI 8(6), 1986.
     """
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-    pre_sigma = max(0.5 * (enlargement - 1.0), 0.6 * (noise_level(gray) - 2.0))
+    # A screen or grain is a few pixels fine: 2 px of blur removes it, more erases the face.
+    pre_sigma = max(0.5 * (enlargement - 1.0), min(0.6 * (noise_level(gray) - 2.0), 2.0))
     if pre_sigma > 0.3:
         image = cv2.GaussianBlur(image, (0, 0), pre_sigma)
     fewest, most = style.xdog_lines
