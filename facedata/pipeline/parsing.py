@@ -14,6 +14,7 @@ from .. import weights
 from ..errors import ConfigError, FacedataError
 from ..sample import Sample
 from .maps import record
+from .networks import NetworkSpec, connect
 from .stages import Stage, guarded
 
 PARSERS = ("auto", "annotations", "bisenet", "parsenet", "segmentation", "landmarks")
@@ -78,15 +79,22 @@ class ParsingStage(Stage):
         )
 
     @classmethod
-    def check(cls, config: ParsingConfig) -> None:
-        """The network's weights (asked for, or cached for ``auto``) must be sound: a corrupt
-        file is one error before the build starts. Asked-for weights are downloaded now."""
+    def network_specs(cls, config: ParsingConfig) -> tuple[NetworkSpec, ...]:
         network = config.parser if config.parser in NETWORKS else None
         if config.parser == "auto":
             network = _cached_network()
-        if network is not None:
-            name = config.weights or f"parsing-{network}"
-            weights.verify(name, download=config.parser in NETWORKS, expect=f"parsing-{network}")
+        if network is None:
+            return ()
+        return (NetworkSpec("parsing", config.weights or f"parsing-{network}", network),)
+
+    @classmethod
+    def check(cls, config: ParsingConfig) -> None:
+        """The network's weights (asked for, or cached for ``auto``) must be sound: a corrupt
+        file is one error before the build starts. Asked-for weights are downloaded now."""
+        for spec in cls.network_specs(config):
+            weights.verify(
+                spec.weights, download=config.parser in NETWORKS, expect=f"parsing-{spec.arch}"
+            )
 
     @classmethod
     def notice(cls, config: ParsingConfig) -> str | None:
@@ -101,23 +109,18 @@ class ParsingStage(Stage):
         return None
 
     def setup(self) -> None:
-        self._model = None
-        self._network: str | None = None
+        self._net = None
+        specs = self.network_specs(self.config)
+        self._network: str | None = specs[0].arch if specs else None
         if self.config.parser in NETWORKS:
-            self._network = self.config.parser
             # Asked for by name: missing weights stop the shard at once, with the fix.
             self._load()
-        elif self.config.parser == "auto":
-            self._network = _cached_network()
 
     def _load(self):
-        from ..features import parsing
-
-        if self._model is None:
-            self._model = parsing.load(
-                self.config.weights, arch=self._network, device=self.context.device
-            )
-        return self._model
+        if self._net is None:
+            (spec,) = self.network_specs(self.config)
+            self._net = connect(spec, self.context.device, self.context.networks)
+        return self._net
 
     def _method(self, sample: Sample) -> str:
         parser = self.config.parser
@@ -174,9 +177,7 @@ class ParsingStage(Stage):
         self._finish(sample, method)
 
     def _parse_network(self, _carrier: Sample, samples: list[Sample]) -> None:
-        from ..features.parsing import parse
-
-        labels = parse(self._load(), np.stack([s.image for s in samples]))
+        labels = self._load()(np.stack([s.image for s in samples]))
         for sample, label_map in zip(samples, labels):
             sample.parsing = label_map
             self._finish(sample, self._network)

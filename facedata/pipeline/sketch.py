@@ -12,6 +12,7 @@ from ..features import sketch
 from ..sample import Sample
 from ..seeding import sample_rng
 from .maps import record
+from .networks import NetworkSpec, connect
 from .stages import BatchStage
 
 METHODS = ("auto", "hed", "xdog")
@@ -60,6 +61,10 @@ class SketchStage(BatchStage):
         )
 
     @classmethod
+    def network_specs(cls, config: SketchConfig) -> tuple[NetworkSpec, ...]:
+        return (NetworkSpec("hed", config.weights),) if cls.needs_device(config) else ()
+
+    @classmethod
     def check(cls, config: SketchConfig) -> None:
         """HED asked for explicitly needs its weights (downloaded now when possible); HED
         weights that ``auto`` would use must be sound. A corrupt file is one error before the
@@ -81,14 +86,13 @@ class SketchStage(BatchStage):
         return None
 
     def setup(self) -> None:
-        self.model = None
+        self.network = None
         self.method = "xdog"
         if not self.needs_device(self.config):
             return
-        from ..features import hed
-
-        self.model = hed.load(self.config.weights, self.context.device, download=False)
-        self.method = f"hed-{self.model.family}"
+        (spec,) = self.network_specs(self.config)
+        self.network = connect(spec, self.context.device, self.context.networks)
+        self.method = f"hed-{self.network.family}"
 
     def _prepare(self, image: np.ndarray) -> np.ndarray:
         clip = self.config.style.clahe_clip
@@ -98,21 +102,19 @@ class SketchStage(BatchStage):
         """HED edge maps, or for XDoG the finished one-pixel lines (it adapts per sample)."""
         prepared = [self._prepare(s.image) for s in samples]
         style = self.config.style
-        if self.model is None:
+        if self.network is None:
             return [
                 sketch.xdog_sketch(im, enlargement=_enlargement(s, self.context.size), style=style)
                 for im, s in zip(prepared, samples)
             ]
-        from ..features import hed
-
-        return list(hed.edges(self.model, prepared, batch_size=len(prepared)))
+        return list(self.network(np.stack(prepared)))
 
     def store(self, sample: Sample, result: np.ndarray) -> None:
         rng = sample_rng(self.context.seed, sample.key, "sketch", 0)
         style = self.config.style
         sample.fields["sketch.png"] = (
             sketch.finish(result, style=style, rng=rng)
-            if self.model is None
+            if self.network is None
             else sketch.clean(result, style=style, rng=rng)
         )
         record(sample, "sketch", self.method)

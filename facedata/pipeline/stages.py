@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from ..errors import ConfigError, FacedataError
 from ..sample import Sample
+from .networks import NetworkRuntime, NetworkSpec
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ class StageContext:
     size: int
     seed: int
     device: str = "auto"
+    #: How networks run: batch, precision, and the build's network processes (if any).
+    networks: NetworkRuntime = NetworkRuntime()
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,12 @@ class Stage:
         """What the stage gives up with ``config`` on this machine (a fallback it will take),
         or ``None``; the build's main process says it once, before any work."""
         return None
+
+    @classmethod
+    def network_specs(cls, config: Any) -> tuple[NetworkSpec, ...]:
+        """The networks the stage runs with ``config``; a build serves them from one network
+        process per device (see :mod:`facedata.pipeline.network_process`)."""
+        return ()
 
     @classmethod
     def check(cls, config: Any) -> None:
