@@ -173,6 +173,16 @@ def build_command(
         "shards are kept; re-run to resume).",
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:i."),
+    precision: str = typer.Option(
+        "auto",
+        "--precision",
+        help="Networks: auto (bf16/fp16 on a GPU, fp32 on a CPU), fp32, bf16 or fp16.",
+    ),
+    network_batch: int = typer.Option(
+        0,
+        "--network-batch",
+        help="Images per network pass, merged across workers (0: 32 on a GPU, 8 on a CPU).",
+    ),
     batch_size: int = typer.Option(16, "--batch-size", help="Samples processed together."),
     max_failure_rate: float = typer.Option(
         0.01, "--max-failure-rate", help="Exit non-zero when more samples fail than this."
@@ -198,6 +208,8 @@ def build_command(
         scheduler=scheduler,
         worker_wait=worker_wait,
         device=device,
+        precision=precision,
+        network_batch=network_batch,
         max_failure_rate=max_failure_rate,
         progress=progress,
     )

@@ -15,6 +15,7 @@ from test_parsing import random_checkpoint
 from facedata import weights
 from facedata.errors import BadImageError, ConfigError, MissingWeightsError
 from facedata.features import hed, parsing
+from facedata.pipeline import BuildConfig, build
 from facedata.pipeline.network_process import collect_stats, network_processes
 from facedata.pipeline.networks import (
     LocalNetwork,
@@ -24,6 +25,9 @@ from facedata.pipeline.networks import (
     connect,
     pad_chunks,
 )
+from facedata.pipeline.sketch import SketchConfig
+from facedata.shards.reader import iter_samples
+from facedata.sources import SourceConfig
 
 SIZE = 64
 
@@ -176,3 +180,29 @@ def test_cached_weight_names_reach_the_process(hed_file, faces):
         np.testing.assert_array_equal(
             remote(faces[:3]), LocalNetwork(spec, "cpu", batch=2)(faces[:3])
         )
+
+
+def _shard_bytes(out) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.glob("*/*.tar"))}
+
+
+def test_builds_feed_one_process_and_match_across_worker_counts(demo_tree, hed_file, tmp_path):
+    weights.add("hed-bsds500", hed_file)
+    source = SourceConfig(name="celebamask-hq", root=str(demo_tree))
+    stages = {"sketch": SketchConfig(method="hed")}
+    shards = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        config = BuildConfig(
+            out=str(out), size=SIZE, maps=("sketch",), shard_size=3, limit=9, workers=workers,
+            device="cpu", network_batch=4, progress=False,
+        )  # fmt: skip
+        report = build(config, source, stages)
+        assert report.written == 9 and not report.failures
+        # every worker's images went through the one process, in passes of 4
+        (stats,) = report.networks.values()
+        assert stats["images"] == 9 and stats["batch"] == 4
+        shards[workers] = _shard_bytes(out)
+    assert len(shards[1]) >= 3 and shards[1] == shards[2]
+    samples = list(iter_samples(tmp_path / "w2"))
+    assert {s["json"]["maps"]["sketch"] for s in samples} == {"hed-bsds500"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -22,6 +23,8 @@ from ..sources import Source, SourceConfig, get_source
 from ..sources.splits import assign_splits
 from .config import BuildConfig
 from .executors import probe, run_tasks, task_resources
+from .network_process import collect_stats, network_processes
+from .networks import NetworkRuntime
 from .stages import (
     STAGES,
     Stage,
@@ -69,6 +72,7 @@ class Plan:
     # The registry as the main process saw it: a stage registered at run time (a plugin)
     # is then found by worker processes too.
     registry: dict[str, str]
+    networks: NetworkRuntime = field(default_factory=NetworkRuntime)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -102,6 +106,8 @@ class BuildReport:
     shards_skipped: int = 0
     shard_errors: list[dict] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    #: Per device, what its network process did (images, passes, padding, peak GPU memory).
+    networks: dict[str, dict] = field(default_factory=dict)
 
     @property
     def failure_rate(self) -> float:
@@ -115,13 +121,15 @@ _STAGE_CACHE: dict[tuple[str, str], list[Stage]] = {}
 def _stages_for(plan: Plan, device: str) -> list[Stage]:
     options = json.dumps(
         [plan.stages, {k: asdict(v) for k, v in plan.stage_configs.items()},
-         plan.config.size, plan.config.seed],
+         plan.config.size, plan.config.seed, repr(plan.networks)],
         sort_keys=True,
     )  # fmt: skip
     if any(cached != options for cached, _ in _STAGE_CACHE):
         _STAGE_CACHE.clear()  # another build in this process: free its networks
     if (options, device) not in _STAGE_CACHE:
-        context = StageContext(size=plan.config.size, seed=plan.config.seed, device=device)
+        context = StageContext(
+            size=plan.config.size, seed=plan.config.seed, device=device, networks=plan.networks
+        )
         stages = [
             stage_class(n, plan.registry)(plan.stage_configs[n], context) for n, _ in plan.stages
         ]
@@ -312,6 +320,7 @@ def build(
         stage_class(name).check(configs[name])
         if notice := stage_class(name).notice(configs[name]):
             log.warning("%s: %s", name, notice)  # once per build, not once per worker
+    runtime = NetworkRuntime(batch=config.network_batch, precision=config.precision)
     source_config = replace(source_config, decode_size=config.size)
     source = get_source(source_config)
     refs = source.refs()
@@ -354,9 +363,21 @@ def build(
             report.shards_skipped += 1
         else:
             todo.append(task)
-    with tqdm(total=sum(len(t.refs) for t in todo), unit="img", desc="build",
-              disable=not config.progress) as bar:  # fmt: skip
-        _run_pending(plan, todo, results, report, bar)
+    specs = list(dict.fromkeys(
+        s for n, _ in stages for s in stage_class(n).network_specs(configs[n])
+    ))  # fmt: skip
+    with contextlib.ExitStack() as running:
+        if specs and todo and not config.scheduler:
+            # One network process per device the workers will pick (each GPU of this
+            # machine), fed by every worker; a remote cluster's workers cannot reach this
+            # machine's sockets: they load their own copies.
+            devices = sorted({task_device(t.device, t.index) for t in todo})
+            runtime = running.enter_context(network_processes(specs, devices, runtime))
+        plan.networks = runtime
+        with tqdm(total=sum(len(t.refs) for t in todo), unit="img", desc="build",
+                  disable=not config.progress) as bar:  # fmt: skip
+            _run_pending(plan, todo, results, report, bar)
+        report.networks = collect_stats(runtime)
 
     ordered = [results[t.name] for t in tasks if t.name in results]
     report.failures = unsplit + [f for s in ordered for f in s.get("failures", [])]

@@ -47,6 +47,12 @@ class BuildConfig:
         it fails saying how to go on (finished shards are kept).
     device : str
         Torch device for network stages: ``auto``, ``cpu``, ``cuda`` or ``cuda:i``.
+    precision : str
+        Network arithmetic: ``auto`` (bf16 autocast on a GPU that has it, else fp16; fp32 on
+        a CPU), ``fp32``, ``bf16`` or ``fp16``.
+    network_batch : int
+        Images per network forward pass, merged across workers; 0 picks 32 on a GPU, 8 on a
+        CPU. Every pass has this shape, so maps do not depend on the number of workers.
     max_failure_rate : float
         The build fails when more than this fraction of samples fails.
     jpeg_quality : int
@@ -68,6 +74,8 @@ class BuildConfig:
     scheduler: str | None = None
     worker_wait: float = 60.0
     device: str = "auto"
+    precision: str = "auto"
+    network_batch: int = 0
     max_failure_rate: float = 0.01
     jpeg_quality: int = 95
     progress: bool = True

@@ -261,7 +261,8 @@ def network_processes(
                 "gather_s": gather_s,
             }
             proc = subprocess.Popen(
-                [sys.executable, "-m", __name__],
+                # -c, not -m: the module is imported once, as itself
+                [sys.executable, "-c", f"from {__name__} import _main; _main()"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
@@ -292,7 +293,3 @@ def network_processes(
                 proc.wait()
             proc.stdout.close()
         shutil.rmtree(folder, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    _main()
