@@ -1,6 +1,7 @@
 """Build throughput against a plain baseline and against the codec floor, in one run.
 
-On the same N CelebAMask-HQ-layout images (the demo drawing at 1024², parts at 512²):
+On the same N CelebAMask-HQ-layout images (demo drawings at 1024², three-channel part PNGs at
+512² like the released files; see ``trees.py``):
 
 (a) ``facedata build`` with every non-network map: parsing from annotations, face, hair,
     SC-FEGAN mask, XDoG sketch, colour map, HOG (landmark detection off: it is a network);
@@ -8,8 +9,9 @@ On the same N CelebAMask-HQ-layout images (the demo drawing at 1024², parts at 
     calls (Pillow, NumPy, OpenCV, scikit-image) and writing one PNG file per map;
 (c) the codec floor: decoding the inputs and encoding the outputs, nothing else.
 
-Targets (issue 7): (a) >= 8x (b), and (a) >= 0.5x (c). (a) and (c) are also measured with one
-process per core. Prints samples/s, the ratios, and (a)'s per-stage time breakdown.
+Targets (issue 18): (a) >= 8x (b), and (a) >= 0.75x (c), per process. (a) and (c) are also
+measured with one process per core. Prints samples/s, the ratios, and (a)'s per-stage
+time breakdown.
 
     PYTHONPATH=. python benchmarks/build.py [--n 120] [--size 512] [--workers 2]
 """
@@ -32,6 +34,7 @@ from PIL import Image
 from skimage.feature import hog as skimage_hog
 from skimage.filters import gaussian
 from skimage.morphology import remove_small_objects, thin
+from trees import celebamask_tree
 
 from facedata.io.images import read_image
 from facedata.labels import CLASSES, FACE_CLASSES, LABEL
@@ -41,7 +44,6 @@ from facedata.pipeline.sketch import SketchConfig
 from facedata.shards.codec import encode
 from facedata.shards.reader import iter_samples
 from facedata.sources import SourceConfig, get_source
-from facedata.sources.demo import write_demo_tree
 
 MAPS = ("parsing", "face", "hair", "mask", "sketch", "color", "hog")
 HERE = Path(__file__).resolve().parent
@@ -127,9 +129,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=120, help="images (enough to amortise start-up)")
     parser.add_argument("--size", type=int, default=512, help="output side")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--gray-parts", action="store_true", help="the demo's 1-channel parts")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="facedata-bench-"))
-    root = write_demo_tree(tmp / "data", count=args.n)
+    root = celebamask_tree(tmp / "data", args.n, rgb_parts=not args.gray_parts)
     source_config = SourceConfig("celebamask-hq", root=str(root))
     source = get_source(source_config)
     refs = source.refs()
@@ -175,9 +178,9 @@ def main() -> None:
     print(f"(b) plain baseline, 1 process   {rate['b']:7.1f} samples/s")
     print(f"(c) codec floor, 1 process      {rate['c1']:7.1f} samples/s")
     print(f"(c) codec floor, {args.workers} processes   {rate['cn']:7.1f} samples/s")
-    print(f"(a)/(b), 1 process:   {rate['a1'] / rate['b']:5.1f}x   (target >= 8)")
+    print(f"(a)/(b), 1 process:   {rate['a1'] / rate['b']:5.1f}x  (target >= 8)")
     print(f"(a)/(b), {args.workers} processes: {rate['an'] / rate['b']:5.1f}x")
-    print(f"(a)/(c), 1 process:   {rate['a1'] / rate['c1']:5.2f}x  (target >= 0.5)")
+    print(f"(a)/(c), 1 process:   {rate['a1'] / rate['c1']:5.2f}x  (target >= 0.75)")
     print(f"(a)/(c), {args.workers} processes: {rate['an'] / rate['cn']:5.2f}x")
     print("(a) per-stage ms per sample, 1 process:")
     for stage, seconds in sorted(report.seconds.items(), key=lambda kv: -kv[1]):
