@@ -1,7 +1,7 @@
 """Networks on a GPU: throughput, a whole build with every map, CUDA/CPU agreement; one run.
 
-Synthetic weights in the published formats (HED ``network-bsds500.pytorch`` keys, facexlib's
-BiSeNet state dict) go into a private weight cache: speed does not depend on their values.
+Synthetic weights in the published formats (HED ``network-bsds500.pth`` keys, facexlib's
+BiSeNet state dict), given as files: speed does not depend on their values.
 Prints, in one run:
 
 1. HED and BiSeNet images/s at SIZE² for batch 1/8/32, fp32 and fp16, through the runner a
@@ -39,7 +39,6 @@ sys.path.insert(0, str(HERE.parent / "tests"))  # the published-format weight wr
 from hed_weights import bsds_state  # noqa: E402
 from trees import celebamask_tree  # noqa: E402
 
-from facedata import weights  # noqa: E402
 from facedata.pipeline import BuildConfig, build  # noqa: E402
 from facedata.pipeline.align import AlignConfig  # noqa: E402
 from facedata.pipeline.networks import LocalNetwork, NetworkSpec  # noqa: E402
@@ -47,21 +46,21 @@ from facedata.pipeline.parsing import ParsingConfig  # noqa: E402
 from facedata.pipeline.sketch import SketchConfig  # noqa: E402
 from facedata.sources import SourceConfig  # noqa: E402
 
-SPECS = {
-    "HED": NetworkSpec("hed", "hed-bsds500"),
-    "BiSeNet": NetworkSpec("parsing", "parsing-bisenet", "bisenet"),
-}
 
+def synthetic_weights(folder: Path) -> dict[str, NetworkSpec]:
+    """Random HED and BiSeNet weights in the published formats; their specs by name.
 
-def synthetic_weights(folder: Path) -> None:
-    """Random HED and BiSeNet weights in the published formats, added to the weight cache."""
+    Used as files: the catalogue accepts only the published files under its names.
+    """
     from facexlib.parsing.bisenet import BiSeNet
 
-    torch.save(bsds_state(), folder / "network-bsds500.pytorch")
+    torch.save(bsds_state(), folder / "network-bsds500.pth")
     torch.manual_seed(0)
     torch.save(BiSeNet(num_class=19).state_dict(), folder / "parsing_bisenet.pth")
-    weights.add("hed-bsds500", folder / "network-bsds500.pytorch")
-    weights.add("parsing-bisenet", folder / "parsing_bisenet.pth")
+    return {
+        "HED": NetworkSpec("hed", str(folder / "network-bsds500.pth")),
+        "BiSeNet": NetworkSpec("parsing", str(folder / "parsing_bisenet.pth"), "bisenet"),
+    }
 
 
 def images_per_second(net: LocalNetwork, images: np.ndarray, repeats: int) -> float:
@@ -115,7 +114,13 @@ class Utilisation:
 
 
 def throughput(
-    device: str, size: int, batches: list[int], precisions: list[str], n: int, repeats: int
+    specs: dict,
+    device: str,
+    size: int,
+    batches: list[int],
+    precisions: list[str],
+    n: int,
+    repeats: int,
 ) -> None:
     rng = np.random.default_rng(0)
     print(f"\n1. images/s at {size}² on {device} (best of {repeats}, {n} images per run)")
@@ -123,7 +128,7 @@ def throughput(
         f"   {'network':<8} {'precision':<9} "
         + " ".join(f"{'batch ' + str(b):>10}" for b in batches)
     )
-    for name, spec in SPECS.items():
+    for name, spec in specs.items():
         for precision in precisions:
             rates = []
             for batch in batches:
@@ -135,12 +140,14 @@ def throughput(
             print(f"   {name:<8} {precision:<9} " + " ".join(f"{r:10.1f}" for r in rates))
 
 
-def whole_build(tmp: Path, n: int, size: int, workers: int, device: str, batch: int) -> None:
+def whole_build(
+    specs: dict, tmp: Path, n: int, size: int, workers: int, device: str, batch: int
+) -> None:
     root = celebamask_tree(tmp / "data", n)
     stages = {
         "align": AlignConfig(landmarks=False),
-        "sketch": SketchConfig(method="hed"),
-        "parsing": ParsingConfig(parser="bisenet"),
+        "sketch": SketchConfig(method="hed", weights=specs["HED"].weights),
+        "parsing": ParsingConfig(parser="bisenet", weights=specs["BiSeNet"].weights),
     }
     config = BuildConfig(
         out=str(tmp / "shards"),
@@ -180,7 +187,7 @@ def whole_build(tmp: Path, n: int, size: int, workers: int, device: str, batch: 
     )
 
 
-def agreement(reference: str, other: str, size: int, n: int) -> None:
+def agreement(specs: dict, reference: str, other: str, size: int, n: int) -> None:
     from facedata.features.hed import MIN_SIZE
 
     rng = np.random.default_rng(1)
@@ -188,7 +195,7 @@ def agreement(reference: str, other: str, size: int, n: int) -> None:
     images = np.ascontiguousarray(np.sort(images, axis=2))  # smooth ramps, not only noise
     print(f"\n3. agreement, {other} against {reference} fp32 ({n} images at {size}²)")
     precisions = ["fp32", "auto"] if other.startswith("cuda") else ["bf16"]
-    for name, spec in SPECS.items():
+    for name, spec in specs.items():
         ref = LocalNetwork(spec, reference, batch=n, precision="fp32")(images)
         for precision in precisions:
             out = LocalNetwork(spec, other, batch=n, precision=precision)(images)
@@ -218,18 +225,18 @@ def main() -> None:
     n = args.n or (4 if args.quick else 2000)
     tmp = Path(tempfile.mkdtemp(prefix="facedata-gpu-bench-"))
     os.environ["FACEDATA_HOME"] = str(tmp / "home")  # synthetic weights only, never the user's
-    synthetic_weights(Path(tempfile.mkdtemp(dir=tmp)))
+    specs = synthetic_weights(Path(tempfile.mkdtemp(dir=tmp)))
     name = torch.cuda.get_device_name(0) if cuda else "no GPU"
     print(
         f"torch {torch.__version__}, {name}, {os.cpu_count()} CPU cores, "
         f"{torch.get_num_threads()} torch threads"
     )
     if args.quick:  # fp16 on a CPU is emulated and slow; the tests cover its correctness
-        throughput(device, size, [1, 2], ["fp32"], 2, 1)
+        throughput(specs, device, size, [1, 2], ["fp32"], 2, 1)
     else:
-        throughput(device, size, [1, 8, 32], ["fp32", "fp16"], 64, 3)
-    whole_build(tmp, n, size, args.workers, device, 2 if args.quick else 0)
-    agreement("cpu", "cuda" if cuda else "cpu", size, 1 if args.quick else 8)
+        throughput(specs, device, size, [1, 8, 32], ["fp32", "fp16"], 64, 3)
+    whole_build(specs, tmp, n, size, args.workers, device, 2 if args.quick else 0)
+    agreement(specs, "cpu", "cuda" if cuda else "cpu", size, 1 if args.quick else 8)
 
 
 if __name__ == "__main__":

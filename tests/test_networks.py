@@ -13,7 +13,7 @@ from test_hed import face_like
 from test_parsing import random_checkpoint
 
 from facedata import weights
-from facedata.errors import BadImageError, ConfigError, MissingWeightsError
+from facedata.errors import BadImageError, ConfigError, CorruptWeightsError, MissingWeightsError
 from facedata.features import hed, parsing
 from facedata.pipeline import BuildConfig, build
 from facedata.pipeline.network_process import collect_stats, network_processes
@@ -169,10 +169,17 @@ def test_a_process_that_cannot_load_its_weights_stops_the_start(tmp_path):
     with pytest.raises(MissingWeightsError, match="facedata weights add hed-controlnet"):
         with network_processes([NetworkSpec("hed", "hed-controlnet")], ["cpu"], NetworkRuntime()):
             pass  # pragma: no cover
+    damaged = tmp_path / "damaged.pth"
+    damaged.write_bytes(b"not a checkpoint")
+    # found here, unreadable there: the process's own error comes back as it is
+    with pytest.raises(CorruptWeightsError, match="not a readable torch checkpoint"):
+        with network_processes([NetworkSpec("hed", str(damaged))], ["cpu"], NetworkRuntime()):
+            pass  # pragma: no cover
 
 
-def test_cached_weight_names_reach_the_process(hed_file, faces):
-    weights.add("hed-bsds500", hed_file)  # FACEDATA_HOME is inherited by the process
+def test_catalogued_weights_are_checked_here_and_read_there(hed_file, faces, publish):
+    publish("hed-bsds500", hed_file)  # the catalogue as this process sees it
+    weights.add("hed-bsds500", hed_file)
     spec = NetworkSpec("hed", "hed-bsds500")
     with network_processes([spec], ["cpu"], NetworkRuntime(batch=2)) as served:
         remote = connect(spec, "cpu", served)
@@ -186,7 +193,10 @@ def _shard_bytes(out) -> dict[str, bytes]:
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.glob("*/*.tar"))}
 
 
-def test_builds_feed_one_process_and_match_across_worker_counts(demo_tree, hed_file, tmp_path):
+def test_builds_feed_one_process_and_match_across_worker_counts(
+    demo_tree, hed_file, tmp_path, publish
+):
+    publish("hed-bsds500", hed_file)
     weights.add("hed-bsds500", hed_file)
     source = SourceConfig(name="celebamask-hq", root=str(demo_tree))
     stages = {"sketch": SketchConfig(method="hed")}

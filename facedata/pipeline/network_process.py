@@ -34,7 +34,7 @@ from multiprocessing.connection import Client, Listener
 
 import numpy as np
 
-from .. import errors
+from .. import errors, weights
 from ..errors import FacedataError
 from .networks import LocalNetwork, NetworkRuntime, NetworkSpec
 
@@ -177,10 +177,14 @@ def _main() -> None:
     settings = json.loads(sys.stdin.readline())
     try:
         networks = {}
-        for fields in settings["specs"]:
+        for fields, source in zip(settings["specs"], settings["files"]):
             spec = NetworkSpec(**fields)
             networks[spec.key] = LocalNetwork(
-                spec, settings["device"], batch=settings["batch"], precision=settings["precision"]
+                spec,
+                settings["device"],
+                batch=settings["batch"],
+                precision=settings["precision"],
+                source=source,
             )
         batch = max(net.batch for net in networks.values())
         listener = Listener(
@@ -242,10 +246,14 @@ def network_processes(
 
     Raises
     ------
+    MissingWeightsError
+        When a network's weights are not on this machine.
     FacedataError
         When a process cannot load its networks (the same error as loading them here).
     """
     specs = list(specs)
+    # Resolved here, where the catalogue was checked: the processes read these very files.
+    files = [str(weights.resolve(s.weights, download=False)) for s in specs]
     folder = tempfile.mkdtemp(prefix="facedata-net-")
     started: list[tuple[str, subprocess.Popen, Address]] = []
     try:
@@ -253,6 +261,7 @@ def network_processes(
             address = Address(os.path.join(folder, f"{i}.sock"), secrets.token_bytes(16))
             settings = {
                 "specs": [asdict(s) for s in specs],
+                "files": files,
                 "device": device,
                 "batch": runtime.batch,
                 "precision": runtime.precision,

@@ -151,6 +151,9 @@ class LocalNetwork:
         Fixed forward batch (0: the device's default; None: one unpadded pass per call).
     precision : str
         See :class:`NetworkRuntime`.
+    source : str, optional
+        The weight file to read, already resolved and checked (by the build, for its network
+        processes); default: ``spec.weights`` through the weight manager.
 
     Raises
     ------
@@ -159,7 +162,13 @@ class LocalNetwork:
     """
 
     def __init__(
-        self, spec: NetworkSpec, device: str, *, batch: int | None = None, precision: str = "auto"
+        self,
+        spec: NetworkSpec,
+        device: str,
+        *,
+        batch: int | None = None,
+        precision: str = "auto",
+        source: str | None = None,
     ):
         import torch
 
@@ -172,12 +181,14 @@ class LocalNetwork:
         if spec.kind == "hed":
             from ..features import hed
 
-            self.model = hed.load(spec.weights, self.device, download=False)
+            self.model = hed.load(source or spec.weights, self.device, download=False)
             self.family = self.model.family
         else:
             from ..features import parsing
 
-            model = parsing.load(spec.weights, arch=spec.arch, device=self.device, download=False)
+            model = parsing.load(
+                source or spec.weights, arch=spec.arch, device=self.device, download=False
+            )
             # Images arrive NHWC, which viewed as NCHW is channels-last: no layout copies.
             self.model = model.to(memory_format=torch.channels_last)
             self.family = spec.arch
