@@ -19,6 +19,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pyspng
 import simplejpeg
 from PIL import Image
 
@@ -246,6 +247,32 @@ def read_image(
     return decoded.rgb, decoded.conversion
 
 
+#: PNG (colour type, bit depth) pairs that libspng decodes to the values ``cv2.imread`` gives
+#: (grey 1/8/16-bit, RGB and RGBA 8/16-bit, 8-bit palette; tests/test_part_png.py checks each).
+#: Others (grey + alpha, which pyspng refuses; palettes under 8 bits) go through OpenCV.
+SPNG_FORMATS = frozenset({(0, 1), (0, 8), (0, 16), (2, 8), (2, 16), (3, 8), (6, 8), (6, 16)})
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _spng_blue(data: bytes) -> np.ndarray | None:
+    """``cv2.imread(file)[..., 0]`` of PNG bytes by libspng, or None for a format it does not
+    decode the same way (or cannot decode)."""
+    if len(data) < 29 or data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR":
+        return None
+    if (data[25], data[24]) not in SPNG_FORMATS:
+        return None
+    try:
+        decoded = pyspng.load(data)
+    except RuntimeError:  # damaged: OpenCV's verdict stands, as in g_mask.py
+        return None
+    # libspng keeps the file's channel order (RGB, RGBA, grey, grey + alpha): blue is index 2.
+    if decoded.ndim == 3:
+        decoded = decoded[..., 2] if decoded.shape[2] >= 3 else decoded[..., 0]
+    if decoded.dtype == np.uint16:
+        decoded = (decoded >> 8).astype(np.uint8)  # OpenCV's 16-to-8 bit: the high byte
+    return np.ascontiguousarray(decoded)
+
+
 def read_part_mask(path: str | os.PathLike) -> np.ndarray:
     """Read a CelebAMask-HQ part PNG exactly as the official ``g_mask.py`` reads it.
 
@@ -268,6 +295,10 @@ def read_part_mask(path: str | os.PathLike) -> np.ndarray:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise BadImageError(f"cannot read part mask {path}: {exc.strerror or exc}") from exc
+    # libspng first: about twice as fast on the release's three-channel parts, same values.
+    blue = _spng_blue(data)
+    if blue is not None:
+        return blue
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
         raise BadImageError(f"part mask {path} cannot be decoded as an image")
