@@ -10,6 +10,7 @@ from ..errors import BadImageError, MissingDataError
 from ..io.images import read_part_mask
 from ..labels import CLASSES
 from ..sample import Sample, SampleRef
+from . import label_cache
 from .base import Source, clash, numbered_images
 from .tables import read_annotation_table, read_mapping
 
@@ -152,11 +153,20 @@ class CelebAMaskHQ(Source):
         at all, or without a required part (``config.required_parts``), is an error rather
         than an all-background map; and a part file that exists but cannot be read is an error
         rather than an absent part.
+
+        The merged map is kept in :mod:`~facedata.sources.label_cache`, keyed by every part
+        file's path, size and modification time: a rebuild or resume reads it back instead.
         """
         anno = self.root / ANNOTATIONS
+        paths = {name: part_path(anno, image_id, name) for name in CLASSES[1:]}
+        # A map merged before from these very files (same sizes and times) is read, not redone.
+        key = label_cache.part_key(paths.values(), extra=list(self.config.required_parts))
+        cached = label_cache.load(key)
+        if cached is not None:
+            return cached
         parts: dict[str, np.ndarray] = {}
-        for name in CLASSES[1:]:
-            mask = read_part(part_path(anno, image_id, name))
+        for name, path in paths.items():
+            mask = read_part(path)
             if mask is not None:
                 parts[name] = mask
         if not parts:
@@ -171,7 +181,9 @@ class CelebAMaskHQ(Source):
         shapes = {m.shape for m in parts.values()}
         if len(shapes) != 1:
             raise MissingDataError(f"part masks of id {image_id} differ in size: {sorted(shapes)}")
-        return merge_parts(parts, shapes.pop())
+        labels = merge_parts(parts, shapes.pop())
+        label_cache.store(key, labels)
+        return labels
 
     def load(self, ref: SampleRef) -> Sample:
         image, meta = self.read_image(ref, reduce=True)
