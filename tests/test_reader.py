@@ -116,3 +116,14 @@ def test_shard_dataset_and_iter_samples_catch_every_damage(build, how):
     items = list(ds)
     assert ds.skipped == 1
     assert len(items) < total if how != "payload byte" else len(items) == total
+
+
+def test_verify_names_a_cut_shard_by_its_structure_and_its_count_once(build):
+    from facedata.shards.verify import verify
+
+    out, shard = build
+    damage(shard, "member boundary")
+    problems = [p for p in verify(out).problems if p.startswith(shard.parent.name)]
+    assert any("end-of-archive marker" in p for p in problems)
+    assert sum("samples, the manifest says 4" in p for p in problems) == 1
+    assert not any("fewer samples than the manifest" in p for p in problems)
