@@ -141,8 +141,9 @@ def _train(config: TrainConfig, resume: bool, node: Node) -> dict:
     trainer = Trainer(config, device, vgg, rank=node.rank, world_size=node.world_size)
     if state:
         trainer.load_state_dict(state)
-        log.info("resuming %s at step %d", out, start)
     if node.main:
+        if state:
+            log.info("resuming %s at step %d", out, start)
         _prepare_folder(out, config, trainer, start, node)
         _announce_checkpoints(trainer)
 

@@ -169,7 +169,7 @@ class Trainer:
         if "opt_g" in state:
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
-        else:
+        elif self.rank == 0:  # one warning for the whole job
             log.warning(
                 "the checkpoint holds no optimiser state (saved with --no-save-optimizer): "
                 "Adam starts afresh"
