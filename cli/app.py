@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import typer
+from typer.core import TyperGroup
 
 from . import build, demo_data, evaluate, export, inspect, masks, preview, train, verify, weights
+from .common import user_errors
+
+
+class Commands(TyperGroup):
+    """The command group: an error any command lets escape is still one line, not a
+    traceback (see :func:`~cli.common.user_errors`)."""
+
+    def invoke(self, ctx):
+        with user_errors():
+            return super().invoke(ctx)
+
 
 app = typer.Typer(
+    cls=Commands,
     help="facedata: face datasets → training shards for face inpainting and editing models.",
     no_args_is_help=True,
     add_completion=False,

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import typer
 
+from facedata.errors import BuildFailedError
 from facedata.features.color import Smoothing
 from facedata.features.components import ComponentSizes
 from facedata.features.edits import EditConfig
 from facedata.features.sketch import CLAHE_CLIP, SketchStyle
-from facedata.pipeline import BuildConfig, build
+from facedata.pipeline import BuildConfig, BuildReport, build
 from facedata.pipeline.align import AlignConfig
 from facedata.pipeline.color import ColorConfig
 from facedata.pipeline.config import DEFAULT_MAPS
@@ -189,6 +190,9 @@ def build_command(
     ),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Skip complete shards."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Delete a previous build first."),
+    repair: bool = typer.Option(
+        False, "--repair", help="Re-hash kept shards; rebuild those whose bytes no longer match."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
@@ -258,7 +262,12 @@ def build_command(
             route=hog_route, orientations=hog_orientations, cell=hog_cell, channels=hog_channels
         )
         try:
-            report = build(config, source, stage_configs, overwrite=overwrite, resume=resume)
+            report = build(
+                config, source, stage_configs, overwrite=overwrite, resume=resume, repair=repair
+            )
+        except BuildFailedError as exc:
+            _summarise(exc.report)
+            raise
         except KeyboardInterrupt:
             typer.secho(
                 f"interrupted: finished shards in {out} are kept; run the same command again "
@@ -267,30 +276,23 @@ def build_command(
                 err=True,
             )
             raise typer.Exit(130) from None
+    _summarise(report)
+
+
+def _summarise(report: BuildReport) -> None:
+    out = Path(report.out)
+    if report.changes:
+        typer.echo(f"inputs changed since the last run: {report.changes} samples", err=True)
+    removed = f", {report.shards_removed} removed" if report.shards_removed else ""
     typer.echo(
         f"{report.written} samples written to {out} ({report.shards_built} shards built, "
-        f"{report.shards_skipped} already complete); {len(report.failures)} failed "
-        f"of {report.attempted} in {report.seconds['total']:.1f} s"
+        f"{report.shards_skipped} already complete{removed}); {len(report.failures)} failed "
+        f"of {report.attempted} in {report.seconds.get('total', 0.0):.1f} s"
     )
     for failure in report.failures[:5]:
         typer.echo(f"  failed {failure['key']} [{failure['stage']}]: {failure['error']}", err=True)
     if report.failures:
         typer.echo(f"  all failures: {out / 'failures.jsonl'}", err=True)
-    if report.shard_errors:
-        typer.secho(
-            f"{len(report.shard_errors)} shards failed; re-run to retry them",
-            fg=typer.colors.RED,
-            err=True,
-        )
-        raise typer.Exit(1)
-    if report.failure_rate > max_failure_rate:
-        typer.secho(
-            f"failure rate {report.failure_rate:.1%} exceeds --max-failure-rate "
-            f"{max_failure_rate:.1%}",
-            fg=typer.colors.RED,
-            err=True,
-        )
-        raise typer.Exit(1)
 
 
 def _numbers(text: str, kind: type, count: int, flag: str) -> tuple:

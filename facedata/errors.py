@@ -58,3 +58,45 @@ def require(module: str, extra: str):
         raise MissingDependencyError(
             f"{module!r} is not installed; install it with: pip install 'facedata[{extra}]'"
         ) from exc
+
+
+class OutputError(FacedataError):
+    """The operating system refused a write (disk full, read-only, permissions, a file where a
+    folder belongs). Work already finished is kept; the same command completes once fixed."""
+
+    #: What to do about each refusal, by errno name.
+    REMEDIES = {
+        "ENOSPC": "free some space",
+        "EDQUOT": "free some space (disk quota exceeded)",
+        "EFBIG": "the file is larger than this filesystem or process allows",
+        "EROFS": "the filesystem is mounted read-only",
+        "EACCES": "check the folder's permissions",
+        "EPERM": "check the folder's permissions and attributes (chattr)",
+        "ENOTDIR": "a parent of it is a file, not a folder",
+        "EEXIST": "a file is in the way of a folder",
+    }
+
+    @classmethod
+    def from_os_error(
+        cls, exc: OSError, *, path=None, then: str = "", verb: str = "write"
+    ) -> OutputError:
+        """``cannot write PATH: CAUSE (what to do)`` for an ``OSError`` raised by a write,
+        followed by ``then`` (what happens to the work done so far). ``path`` names the file
+        when the error does not (a failed ``write()`` call)."""
+        import errno
+
+        name = errno.errorcode.get(exc.errno or 0, "")
+        remedy = cls.REMEDIES.get(name)
+        cause = exc.strerror or str(exc)
+        path = exc.filename or path
+        where = f" {path}" if path else ""
+        return cls(f"cannot {verb}{where}: {cause}{f' ({remedy})' if remedy else ''}{then}")
+
+
+class BuildFailedError(FacedataError):
+    """A build ran to its end but did not succeed: shards failed, or more samples failed than
+    ``max_failure_rate`` allows. ``report`` is the :class:`~facedata.pipeline.BuildReport`."""
+
+    def __init__(self, message: str, report):
+        super().__init__(message)
+        self.report = report

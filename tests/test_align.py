@@ -215,8 +215,14 @@ def test_build_of_photos_reports_faceless_ones_and_splits_faces(tmp_path, photo)
     source = SourceConfig(name="folder", root=str(folder))
 
     def run(out, all_faces):
-        config = BuildConfig(out=str(tmp_path / out), size=96, maps=(), split="none",
-                             progress=False)  # fmt: skip
+        config = BuildConfig(
+            out=str(tmp_path / out),
+            size=96,
+            maps=(),
+            split="none",
+            max_failure_rate=1.0,
+            progress=False,
+        )  # the wall fails: expected
         return build(config, source, {"align": AlignConfig(all_faces=all_faces)})
 
     report = run("largest", all_faces=False)

@@ -105,11 +105,11 @@ def test_resume_after_interrupted_build_gives_same_bytes(tmp_path, demo_tree, mo
     real = build_module.build_shard
     calls = []
 
-    def crash_on_third(plan, task, on_sample=None):
+    def crash_on_third(plan, task, *args):
         calls.append(task.name)
         if len(calls) == 3:
             raise KeyboardInterrupt  # like a kill: not caught as a shard error
-        return real(plan, task, on_sample)
+        return real(plan, task, *args)
 
     monkeypatch.setattr(build_module, "build_shard", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
@@ -131,7 +131,7 @@ def test_bad_inputs_become_failure_lines(tmp_path, demo_tree):
     from PIL import Image
 
     Image.open(root / "CelebA-HQ-img" / "3.jpg").convert("L").save(root / "CelebA-HQ-img" / "3.jpg")
-    report = run(tmp_path / "out", root)
+    report = run(tmp_path / "out", root, max_failure_rate=0.2)  # 2 of 12 fail
     assert report.written == 10
     lines = [json.loads(x) for x in (tmp_path / "out" / "failures.jsonl").read_text().splitlines()]
     by_key = {f["key"]: f for f in lines}

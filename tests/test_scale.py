@@ -19,6 +19,7 @@ from PIL import Image
 
 from facedata.pipeline import BuildConfig, build
 from facedata.pipeline.align import AlignConfig
+from facedata.shards.manifest import checksum
 from facedata.shards.verify import verify
 from facedata.shards.writer import ShardWriter
 from facedata.sources import SourceConfig
@@ -128,8 +129,13 @@ def test_verify_catches_flipped_byte_truncation_and_bad_labels(tmp_path, demo_tr
     with ShardWriter(path) as w:
         for s in samples:
             w.write(s.pop("__key__"), s)
+    # Forge a consistent build around it: stats, manifest entry and manifest checksum.
+    stats_path = out2 / "test" / "test-000000_stats.json"
+    stats = json.loads(stats_path.read_text()) | {"sha256": w.sha256, "bytes": w.nbytes}
+    stats_path.write_text(json.dumps(stats))
     manifest = json.loads((out2 / "manifest.json").read_text())
-    manifest["splits"]["test"]["shards"][0]["sha256"] = w.sha256
+    manifest["splits"]["test"]["shards"][0] |= {"sha256": w.sha256, "bytes": w.nbytes}
+    manifest["checksum"] = checksum(manifest)
     (out2 / "manifest.json").write_text(json.dumps(manifest))
     report = verify(out2)
     assert len(report.problems) == 1
@@ -159,7 +165,14 @@ def test_hostile_folder_inputs_become_failure_lines(tmp_path):
     (root / "sub" / "loop").symlink_to(root, target_is_directory=True)
     out = tmp_path / "out"
     report = build(
-        BuildConfig(out=str(out), size=32, maps=("mask",), progress=False, split="none"),
+        BuildConfig(
+            out=str(out),
+            size=32,
+            maps=("mask",),
+            progress=False,
+            split="none",
+            max_failure_rate=0.5,
+        ),  # 2 of 4 fail: the limit is applied by build()
         SourceConfig("folder", root=str(root)),
         {"align": AlignConfig(method="none")},  # noise, not faces: nothing to align
     )

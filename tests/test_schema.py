@@ -93,7 +93,14 @@ def test_folder_source_and_failure_lines_are_valid(tmp_path):
     (root / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
     out = tmp_path / "out"
     report = build(
-        BuildConfig(out=str(out), size=32, maps=("mask",), progress=False, split="none"),
+        BuildConfig(
+            out=str(out),
+            size=32,
+            maps=("mask",),
+            progress=False,
+            split="none",
+            max_failure_rate=1.0,
+        ),  # failure lines are what this test checks
         SourceConfig("folder", root=str(root)),
         {"align": AlignConfig(method="none", landmarks=False)},
     )

@@ -1,12 +1,27 @@
-"""The build: plan shard tasks, run them, write the manifest and the failure report."""
+"""The build as a session: plan the shard tasks, run them, finalize the manifest.
+
+A :class:`BuildSession` checks every option before it reads or writes a file, holds the
+output folder's lock from planning to its end, owns the stage objects (networks included)
+that run in this process, and releases them when it closes. :func:`build` is
+plan → run → finalize.
+
+Shards are contiguous slices of each split in source order, ``shard_size`` samples each.
+Every shard's stats record a fingerprint of each of its samples' inputs
+(:mod:`~facedata.pipeline.fingerprint`), so a re-run rebuilds exactly the shards whose inputs
+changed; see ``docs/reliability.md`` for why this assignment rather than one by key hash.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import gc
 import json
 import logging
 import os
+import re
 import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -14,15 +29,18 @@ from typing import Any
 
 from .. import __version__
 from ..device import task_device
-from ..errors import ConfigError, FacedataError
+from ..errors import BuildFailedError, ConfigError, FacedataError, OutputError
 from ..io.atomic import write_json_atomic, write_text_atomic
+from ..io.lock import LOCK_NAME, FolderLock
 from ..sample import Sample, SampleRef
+from ..shards.manifest import CHECKSUM, checksum
 from ..shards.reader import MANIFEST
 from ..shards.writer import ShardWriter
-from ..sources import Source, SourceConfig, get_source
+from ..sources import SOURCES, Source, SourceConfig, get_source
 from ..sources.splits import assign_splits
 from .config import BuildConfig
 from .executors import probe, run_tasks, task_resources
+from .fingerprint import InputChanges, option_changes, sample_digest
 from .network_process import collect_stats, network_processes
 from .networks import NetworkRuntime
 from .stages import (
@@ -37,19 +55,36 @@ from .stages import (
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+#: 2: shard stats carry input fingerprints; the manifest carries its checksum.
+FORMAT_VERSION = 2
 BUILD_STATE = "build.json"
 FAILURES = "failures.jsonl"
+
+#: What a re-run tells the user after an OS error stopped a build.
+KEPT = "; finished shards are kept: fix this and run the same command again"
+
+# OS errors that no retry can cure: the build stops at once instead of failing every shard.
+_FATAL_ERRNOS = {
+    errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM,
+    errno.ENOTDIR, errno.EEXIST,
+}  # fmt: skip
+
+_SHARD_FILE = re.compile(r"(?P<split>[^/]+)/(?P=split)-\d{6}(\.tar|_stats\.json)")
 
 
 @dataclass(frozen=True)
 class ShardTask:
-    """One shard: a contiguous slice of one split, in source order."""
+    """One shard: a contiguous slice of one split, in source order.
+
+    ``inputs`` holds one fingerprint per ref (see
+    :func:`~facedata.pipeline.fingerprint.sample_digest`).
+    """
 
     split: str
     index: int
     refs: tuple[SampleRef, ...]
     device: str = "auto"
+    inputs: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -58,6 +93,10 @@ class ShardTask:
     @property
     def stats_name(self) -> str:
         return self.name[: -len(".tar")] + "_stats.json"
+
+    def input_table(self) -> list[list[str]]:
+        """``[[key, fingerprint], ...]`` as the stats file stores it."""
+        return [[r.key, d] for r, d in zip(self.refs, self.inputs)]
 
 
 @dataclass
@@ -104,7 +143,9 @@ class BuildReport:
     failures: list[dict] = field(default_factory=list)
     shards_built: int = 0
     shards_skipped: int = 0
+    shards_removed: int = 0
     shard_errors: list[dict] = field(default_factory=list)
+    changes: InputChanges = field(default_factory=InputChanges)
     seconds: dict[str, float] = field(default_factory=dict)
     #: Per device, what its network process did (images, passes, padding, peak GPU memory).
     networks: dict[str, dict] = field(default_factory=dict)
@@ -114,29 +155,39 @@ class BuildReport:
         return len(self.failures) / self.attempted if self.attempted else 0.0
 
 
-# Stages are built once per worker process and device, and reused by every task it runs.
-_STAGE_CACHE: dict[tuple[str, str], list[Stage]] = {}
+class StageSets:
+    """The stage objects of one build, by device: set up on first use, released by close().
 
+    The session keeps one for the shards it builds in its own process; a worker process
+    makes one per shard task, so nothing outlives the task that loaded it.
+    """
 
-def _stages_for(plan: Plan, device: str) -> list[Stage]:
-    options = json.dumps(
-        [plan.stages, {k: asdict(v) for k, v in plan.stage_configs.items()},
-         plan.config.size, plan.config.seed, repr(plan.networks)],
-        sort_keys=True,
-    )  # fmt: skip
-    if any(cached != options for cached, _ in _STAGE_CACHE):
-        _STAGE_CACHE.clear()  # another build in this process: free its networks
-    if (options, device) not in _STAGE_CACHE:
-        context = StageContext(
-            size=plan.config.size, seed=plan.config.seed, device=device, networks=plan.networks
-        )
-        stages = [
-            stage_class(n, plan.registry)(plan.stage_configs[n], context) for n, _ in plan.stages
-        ]
-        for stage in stages:
-            stage.setup()
-        _STAGE_CACHE[options, device] = stages
-    return _STAGE_CACHE[options, device]
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self._sets: dict[str, list[Stage]] = {}
+
+    def get(self, device: str) -> list[Stage]:
+        if device not in self._sets:
+            plan = self.plan
+            context = StageContext(
+                size=plan.config.size, seed=plan.config.seed, device=device, networks=plan.networks
+            )
+            stages = [
+                stage_class(n, plan.registry)(plan.stage_configs[n], context)
+                for n, _ in plan.stages
+            ]
+            for stage in stages:
+                stage.setup()
+            self._sets[device] = stages
+        return self._sets[device]
+
+    def close(self) -> None:
+        """Drop every stage (and the networks they hold), then free cached GPU memory."""
+        self._sets.clear()
+        gc.collect()
+        torch = sys.modules.get("torch")  # never imported just to clean up
+        if torch is not None and torch.cuda.is_initialized():
+            torch.cuda.empty_cache()
 
 
 def _load(source: Source, ref: SampleRef, split: str) -> Sample:
@@ -150,16 +201,26 @@ def _load(source: Source, ref: SampleRef, split: str) -> Sample:
     return sample
 
 
-def build_shard(plan: Plan, task: ShardTask, on_sample=None) -> dict:
+def build_shard(
+    plan: Plan, task: ShardTask, stage_sets: StageSets | None = None, on_sample=None
+) -> dict:
     """Build one shard and write its stats file; returns the stats.
 
-    ``on_sample(n)`` is called after every ``n`` samples (for a progress bar in-process).
+    ``stage_sets`` supplies the set-up stages (a private set, released at the end, when
+    ``None``); ``on_sample(n)`` is called after every ``n`` samples (for a progress bar
+    in-process).
     """
+    if stage_sets is None:
+        own = StageSets(plan)
+        try:
+            return build_shard(plan, task, own, on_sample)
+        finally:
+            own.close()
     out = Path(plan.out)
     # The GPU is chosen here, among those this worker sees, not from the driver's count (and
     # torch is not even imported by builds without a network).
     device = task_device(task.device, task.index) if plan.needs_device else task.device
-    stages = _stages_for(plan, device)
+    stages = stage_sets.get(device)
     for stage in stages:
         stage.start_shard()
     seconds: dict[str, float] = {}
@@ -204,6 +265,7 @@ def build_shard(plan: Plan, task: ShardTask, on_sample=None) -> dict:
         "count": writer.count,
         "bytes": writer.nbytes,
         "sha256": writer.sha256,
+        "inputs": task.input_table(),
         "failures": failures,
         "seconds": {k: round(v, 4) for k, v in seconds.items()},
     }
@@ -231,53 +293,43 @@ def plan_tasks(refs: list[SampleRef], splits: list[str | None], shard_size: int)
     return tasks
 
 
-def _is_complete(out: Path, task: ShardTask) -> dict | None:
-    stats_path = out / task.stats_name
-    if not stats_path.is_file() or not (out / task.name).is_file():
-        return None
+@contextlib.contextmanager
+def _output_errors():
+    """Turn an OS refusal to write (disk full, read-only, ...) into one :class:`OutputError`."""
     try:
-        stats = json.loads(stats_path.read_text())
+        yield
+    except OSError as exc:
+        raise OutputError.from_os_error(exc, then=KEPT) from exc
+
+
+def _check_out(out: Path) -> None:
+    """``--out`` must be a folder or creatable as one: no file at it or above it."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; pass a folder (new or a previous build)")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"--out {out} cannot be created: {parent} is a file")
+            break
+
+
+def _is_ours(path: Path) -> bool:
+    """The lock file or a killed writer's temporary file: never a finished output."""
+    return path.name == LOCK_NAME or ".tmp-" in path.name and path.name.startswith(".")
+
+
+def _read_stats(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if stats.get("bytes") != (out / task.name).stat().st_size or stats.get("attempted") != len(
-        task.refs
-    ):
-        return None
-    return stats
 
 
-def _prepare_out(out: Path, state: dict, overwrite: bool) -> None:
-    state_path = out / BUILD_STATE
-    if overwrite and out.exists():
-        for split_dir in {p.parent for p in out.glob("*/*_stats.json")} | {
-            p.parent for p in out.glob("*/*.tar")
-        }:
-            shutil.rmtree(split_dir)
-        for name in (MANIFEST, FAILURES, BUILD_STATE):
-            (out / name).unlink(missing_ok=True)
-    elif state_path.is_file():
-        previous = json.loads(state_path.read_text())
-        if previous != json.loads(json.dumps(state, default=str)):
-            raise ConfigError(
-                f"{out} holds a build made with other options; pass --overwrite to replace it, "
-                "or build into another folder"
-            )
-    elif out.is_dir() and any(out.iterdir()):
-        raise ConfigError(f"{out} exists and is not a facedata build; choose an empty folder")
-    for stale in out.glob("*/.*.tmp-*"):  # left by a killed build; never a finished shard
-        stale.unlink()
-    write_json_atomic(state_path, state)
+class BuildSession:
+    """One build into one folder: :meth:`plan`, :meth:`run`, :meth:`finalize`, then close.
 
-
-def build(
-    config: BuildConfig,
-    source_config: SourceConfig,
-    stage_configs: dict[str, Any] | None = None,
-    *,
-    overwrite: bool = False,
-    resume: bool = True,
-) -> BuildReport:
-    """Build WebDataset shards from a source.
+    The constructor checks every option and touches no file. Use it as a context manager,
+    so the folder's lock and the stages' networks are released whatever happens.
 
     Parameters
     ----------
@@ -288,7 +340,367 @@ def build(
     overwrite : bool
         Remove a previous build in ``config.out`` first.
     resume : bool
-        Skip shards that are already complete (their stats file exists and matches).
+        Keep shards that are complete and whose inputs are unchanged.
+    repair : bool
+        Also re-hash every kept shard and rebuild those whose bytes no longer match.
+    """
+
+    def __init__(
+        self,
+        config: BuildConfig,
+        source_config: SourceConfig,
+        stage_configs: dict[str, Any] | None = None,
+        *,
+        overwrite: bool = False,
+        resume: bool = True,
+        repair: bool = False,
+    ):
+        # Workers run elsewhere, in other folders: every path they get is absolute.
+        self.out = Path(config.out).expanduser().resolve()
+        self.config = config = replace(config, out=str(self.out))
+        self.overwrite, self.resume, self.repair = overwrite, resume, repair
+        self.stages = resolve_maps(tuple(config.maps))
+        self.configs = default_configs([n for n, _ in self.stages]) | {
+            k: v for k, v in (stage_configs or {}).items() if k in dict(self.stages)
+        }
+        if source_config.name not in SOURCES:
+            raise ConfigError(
+                f"unknown source {source_config.name!r}; choose one of {', '.join(sorted(SOURCES))}"
+            )
+        self.source_config = replace(
+            source_config,
+            root=_absolute(source_config.root),
+            partition_file=_absolute(source_config.partition_file),
+            decode_size=config.size,
+        )
+        self._lock: FolderLock | None = None
+        self._stage_sets: StageSets | None = None
+
+    # -- plan ---------------------------------------------------------------------------
+
+    def plan(self) -> list[ShardTask]:
+        """Check the environment, list the source, lock the folder and decide what to build.
+
+        Returns every shard task of the build; :attr:`todo` holds those to (re)build.
+        """
+        config, out = self.config, self.out
+        # Before anything else: a wrong scheduler address is one message, not a planned build.
+        probe(config.backend, config.scheduler)
+        _check_out(out)
+        if config.device.startswith("cuda"):
+            from ..device import resolve_device
+
+            resolve_device(config.device)  # a ConfigError when no GPU is visible
+        for name, _ in self.stages:
+            stage_class(name).check(self.configs[name])
+            if notice := stage_class(name).notice(self.configs[name]):
+                log.warning("%s: %s", name, notice)  # once per build, not once per worker
+        source = get_source(self.source_config)
+        self.shard_plan = plan = Plan(
+            str(out), source, config, self.stages, self.configs,
+            {n: STAGES[n] for n, _ in self.stages},
+            NetworkRuntime(batch=config.network_batch, precision=config.precision),
+        )  # fmt: skip
+        needs_device = plan.needs_device
+        refs = source.refs()
+        if config.limit is not None:
+            refs = refs[: config.limit]
+        splits, rule = assign_splits(refs, config.split, source.partition_path())
+        options = config.fingerprint()
+        if not needs_device:
+            options.pop("device")  # no stage runs on it: it cannot change a byte
+        self.state = {
+            "facedata_version": __version__,
+            "format_version": FORMAT_VERSION,
+            "build": options,
+            "source": asdict(self.source_config) | {"root": str(source.root)},
+            "stages": {n: asdict(c) for n, c in self.configs.items()},
+            "split_rule": rule,
+        }
+        tasks = plan_tasks(refs, splits, config.shard_size)
+        tasks = [
+            replace(
+                t,
+                device=config.device if needs_device else t.device,
+                inputs=tuple(sample_digest(r, source.inputs(r)) for r in t.refs),
+            )
+            for t in tasks
+        ]
+        self.unsplit = [
+            {
+                "key": r.key,
+                "stage": "split",
+                "error": f"{r.orig_file} is not in the partition file",
+                "shard": None,
+            }
+            for r, s in zip(refs, splits)
+            if s is None
+        ]
+        self.attempted = len(refs)
+        self.tasks = tasks
+        with _output_errors():
+            out.mkdir(parents=True, exist_ok=True)
+            self._lock = FolderLock(out)
+            self._lock.acquire()
+            self._prepare_out()
+            self._decide()
+        return tasks
+
+    def _prepare_out(self) -> None:
+        out, state = self.out, self.state
+        state_path = out / BUILD_STATE
+        if self.overwrite:
+            for split_dir in {p.parent for p in out.glob("*/*_stats.json")} | {
+                p.parent for p in out.glob("*/*.tar")
+            }:
+                shutil.rmtree(split_dir)
+            for name in (MANIFEST, FAILURES, BUILD_STATE):
+                (out / name).unlink(missing_ok=True)
+        elif state_path.is_file():
+            previous = _read_stats(state_path)
+            current = json.loads(json.dumps(state, default=str))
+            if previous != current:
+                differences = option_changes(previous or {}, current)
+                raise ConfigError(
+                    f"{out} holds a build made with other options ({'; '.join(differences)}); "
+                    "pass --overwrite to replace it, or build into another folder"
+                )
+        elif any(not _is_ours(p) for p in out.iterdir()):
+            raise ConfigError(f"{out} exists and is not a facedata build; choose an empty folder")
+        # Left by a killed writer (the lock says none is running); never a finished file.
+        for stale in [*out.glob(".*.tmp-*"), *out.glob("*/.*.tmp-*")]:
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            else:
+                stale.unlink()
+        write_json_atomic(state_path, state)
+
+    def _decide(self) -> None:
+        """Split the tasks into kept and to-build; remove shards the plan no longer has."""
+        out = self.out
+        planned = {t.name for t in self.tasks} | {t.stats_name for t in self.tasks}
+        on_disk = [
+            p
+            for p in [*out.glob("*/*.tar"), *out.glob("*/*_stats.json")]
+            if _SHARD_FILE.fullmatch(p.relative_to(out).as_posix())
+        ]
+        previous: dict[str, str] = {}
+        for path in on_disk:
+            if path.name.endswith("_stats.json"):
+                stats = _read_stats(path) or {}
+                previous.update((k, d) for k, d in stats.get("inputs", []))
+        current = {r.key: d for t in self.tasks for r, d in zip(t.refs, t.inputs)}
+        self.changes = InputChanges.between(previous, current) if previous else InputChanges()
+        self.results: dict[str, dict] = {}
+        self.todo: list[ShardTask] = []
+        self.built, self.shard_errors = 0, []
+        self.networks: dict[str, dict] = {}
+        for task in self.tasks:
+            done = self._complete(task) if self.resume else None
+            if done is None:
+                self.todo.append(task)
+            else:
+                self.results[task.name] = done
+        stale = [p for p in on_disk if p.relative_to(out).as_posix() not in planned]
+        self.removed = sum(1 for p in stale if p.suffix == ".tar")
+        if self.todo or stale:
+            # From here until finalize, the folder holds no manifest: a reader never sees old
+            # and new shards together as one build.
+            (out / MANIFEST).unlink(missing_ok=True)
+        for path in stale:
+            path.unlink()
+        for split_dir in {p.parent for p in stale}:
+            if not any(split_dir.iterdir()):
+                split_dir.rmdir()
+        if self.changes:
+            log.info(
+                "inputs changed since the last run (%s samples); rebuilding the %d shards "
+                "that hold them", self.changes, len(self.todo),
+            )  # fmt: skip
+
+    def _complete(self, task: ShardTask) -> dict | None:
+        """The stats of a finished shard that can be kept as it is, else ``None``."""
+        out = self.out
+        stats = _read_stats(out / task.stats_name)
+        tar = out / task.name
+        if stats is None or not tar.is_file():
+            return None
+        if stats.get("inputs") != task.input_table() or stats.get("bytes") != tar.stat().st_size:
+            return None
+        if self.repair:
+            from ..weights import sha256_file
+
+            if sha256_file(tar) != stats.get("sha256"):
+                log.info("%s: bytes differ from its stats; rebuilding it", task.name)
+                return None
+        return stats
+
+    # -- run ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Build the shards :meth:`plan` chose; an OS refusal to write stops at once."""
+        from tqdm.auto import tqdm
+
+        config, plan = self.config, self.shard_plan
+        total = sum(len(t.refs) for t in self.todo)
+        specs = list(dict.fromkeys(
+            s for n, _ in self.stages for s in stage_class(n).network_specs(self.configs[n])
+        ))  # fmt: skip
+        with contextlib.ExitStack() as running:
+            if specs and self.todo and not config.scheduler:
+                # One network process per device the workers will pick (each GPU of this
+                # machine), fed by every worker; a remote cluster's workers cannot reach this
+                # machine's sockets: they load their own copies.
+                devices = sorted({task_device(t.device, t.index) for t in self.todo})
+                plan.networks = running.enter_context(
+                    network_processes(specs, devices, plan.networks)
+                )
+            with tqdm(total=total, unit="img", desc="build", disable=not config.progress) as bar:
+                self._run_pending(bar)
+            self.networks = collect_stats(plan.networks)
+
+    def _run_pending(self, bar) -> None:
+        """Run shard tasks; when the executor itself breaks (a worker killed by the OOM
+        killer), the shards not finished are run once more on a fresh executor, then
+        reported."""
+        config, plan, results = self.config, self.shard_plan, self.results
+        # 0 workers: one process per CPU core, never more than there are shards to build.
+        workers = max(1, min(config.workers or os.cpu_count() or 1, len(self.todo)))
+        inline = workers == 1 and config.backend == "loky"
+        if inline and self._stage_sets is None:
+            self._stage_sets = StageSets(plan)
+        pending = list(self.todo)
+        error = ""
+        for attempt in range(2):
+            try:
+                for stats in run_tasks(
+                    _build_shard_safely,
+                    [(plan, t, self._stage_sets, bar.update) if inline else (plan, t)
+                     for t in pending],
+                    workers=workers,
+                    backend=config.backend,
+                    scheduler=config.scheduler,
+                    needs=lambda args: task_resources(args[1].device),
+                    worker_wait=config.worker_wait,
+                ):  # fmt: skip
+                    if "fatal" in stats:
+                        raise OutputError(stats["fatal"] + KEPT)
+                    results[stats["shard"]] = stats
+                    if "error" in stats:
+                        self.shard_errors.append(stats)
+                    else:
+                        self.built += 1
+                    if not inline:
+                        bar.update(stats["attempted"])
+                return
+            except (FacedataError, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # the executor broke, not one shard's code
+                log.warning(
+                    "executor failed (%s); %s", exc, "retrying" if attempt == 0 else "giving up"
+                )
+                pending = [t for t in pending if t.name not in results]
+                error = f"worker lost: {type(exc).__name__}: {exc}"
+        for task in pending:
+            stats = {
+                "shard": task.name,
+                "split": task.split,
+                "attempted": len(task.refs),
+                "error": error,
+            }
+            results[task.name] = stats
+            self.shard_errors.append(stats)
+
+    # -- finalize -----------------------------------------------------------------------
+
+    def finalize(self) -> BuildReport:
+        """Write the failure report and the manifest; return the report.
+
+        Raises
+        ------
+        BuildFailedError
+            When shards failed (no manifest is written) or more samples failed than
+            ``max_failure_rate`` allows (the manifest is written); ``.report`` holds the
+            report.
+        """
+        config, out, results = self.config, self.out, self.results
+        ordered = [results[t.name] for t in self.tasks if t.name in results]
+        shard_errors = self.shard_errors
+        report = BuildReport(
+            out=str(out),
+            attempted=self.attempted,
+            shards_built=self.built,
+            shards_skipped=len(self.tasks) - len(self.todo),
+            shards_removed=self.removed,
+            shard_errors=shard_errors,
+            changes=self.changes,
+            networks=self.networks,
+        )
+        report.failures = self.unsplit + [f for s in ordered for f in s.get("failures", [])]
+        report.failures += [
+            {"key": None, "stage": "shard", "error": s["error"], "shard": s["shard"]}
+            for s in shard_errors
+        ]
+        report.written = sum(s.get("count", 0) for s in ordered)
+        for s in ordered:
+            for k, v in s.get("seconds", {}).items():
+                report.seconds[k] = report.seconds.get(k, 0.0) + v
+        with _output_errors():
+            _write_failures(out / FAILURES, report.failures)
+            if not shard_errors:
+                write_json_atomic(out / MANIFEST, self._manifest(report))
+        if shard_errors:
+            raise BuildFailedError(
+                f"{len(shard_errors)} shards failed (see {out / FAILURES}){KEPT}", report
+            )
+        if report.failure_rate > config.max_failure_rate:
+            raise BuildFailedError(
+                f"failure rate {report.failure_rate:.1%} exceeds max_failure_rate "
+                f"{config.max_failure_rate:.1%} (see {out / FAILURES})",
+                report,
+            )
+        return report
+
+    def _manifest(self, report: BuildReport) -> dict:
+        manifest = dict(self.state)
+        manifest["build"] = asdict(self.config) | {"out": str(self.out)}
+        manifest["maps"] = [n for n, emit in self.stages if emit and n != "resize"]
+        manifest["fields"] = list(self.shard_plan.fields)
+        manifest["splits"] = _split_table(self.tasks, self.results)
+        manifest["attempted"] = report.attempted
+        manifest["failed"] = len(report.failures)
+        manifest = json.loads(json.dumps(manifest, default=str))
+        manifest[CHECKSUM] = checksum(manifest)
+        return manifest
+
+    # -- end ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the stages' networks and GPU memory, then the folder's lock."""
+        if self._stage_sets is not None:
+            self._stage_sets.close()
+            self._stage_sets = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> BuildSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def build(
+    config: BuildConfig,
+    source_config: SourceConfig,
+    stage_configs: dict[str, Any] | None = None,
+    *,
+    overwrite: bool = False,
+    resume: bool = True,
+    repair: bool = False,
+) -> BuildReport:
+    """Build WebDataset shards from a source (see :class:`BuildSession` for the options).
 
     Returns
     -------
@@ -297,174 +709,59 @@ def build(
     Raises
     ------
     FacedataError
-        For a bad source, contradictory options, or an output folder holding another build.
+        :class:`~facedata.errors.ConfigError` for bad or contradictory options, an output
+        folder holding another build, or ``--device cuda`` without a GPU (all before anything
+        is written); :class:`~facedata.io.lock.FolderLockedError` when another build holds the
+        folder; :class:`~facedata.errors.OutputError` when the system refuses a write;
+        :class:`~facedata.errors.BuildFailedError` when shards failed or more samples failed
+        than ``config.max_failure_rate``.
     """
-    from tqdm.auto import tqdm
-
     t_start = time.perf_counter()
-    # Before anything else: a wrong scheduler address is one message, not a planned build.
-    probe(config.backend, config.scheduler)
-    # Workers run elsewhere, in other folders: every path they get is absolute.
-    out = Path(config.out).expanduser().resolve()
-    config = replace(config, out=str(out))
-    source_config = replace(
-        source_config,
-        root=_absolute(source_config.root),
-        partition_file=_absolute(source_config.partition_file),
-    )
-    stages = resolve_maps(tuple(config.maps))
-    configs = default_configs([n for n, _ in stages]) | {
-        k: v for k, v in (stage_configs or {}).items() if k in dict(stages)
-    }
-    for name, _ in stages:
-        stage_class(name).check(configs[name])
-        if notice := stage_class(name).notice(configs[name]):
-            log.warning("%s: %s", name, notice)  # once per build, not once per worker
-    runtime = NetworkRuntime(batch=config.network_batch, precision=config.precision)
-    source_config = replace(source_config, decode_size=config.size)
-    source = get_source(source_config)
-    refs = source.refs()
-    if config.limit is not None:
-        refs = refs[: config.limit]
-    if config.shard_size < 1:
-        raise ConfigError("--shard-size must be at least 1")
-    splits, rule = assign_splits(refs, config.split, source.partition_path())
-    resolved = {
-        "facedata_version": __version__,
-        "format_version": FORMAT_VERSION,
-        "build": config.fingerprint(),
-        "source": asdict(source_config) | {"root": str(source.root)},
-        "stages": {n: asdict(c) for n, c in configs.items()},
-        "split_rule": rule,
-    }
-    _prepare_out(out, resolved, overwrite)
-    plan = Plan(str(out), source, config, stages, configs, {n: STAGES[n] for n, _ in stages})
-    tasks = plan_tasks(refs, splits, config.shard_size)
-    if plan.needs_device:
-        tasks = [replace(t, device=config.device) for t in tasks]
-
-    report = BuildReport(out=str(out), attempted=len(refs))
-    unsplit = [
-        {
-            "key": r.key,
-            "stage": "split",
-            "error": f"{r.orig_file} is not in the partition file",
-            "shard": None,
-        }
-        for r, s in zip(refs, splits)
-        if s is None
-    ]
-    results: dict[str, dict] = {}
-    todo = []
-    for task in tasks:
-        done = _is_complete(out, task) if resume else None
-        if done is not None:
-            results[task.name] = done
-            report.shards_skipped += 1
-        else:
-            todo.append(task)
-    specs = list(dict.fromkeys(
-        s for n, _ in stages for s in stage_class(n).network_specs(configs[n])
-    ))  # fmt: skip
-    with contextlib.ExitStack() as running:
-        if specs and todo and not config.scheduler:
-            # One network process per device the workers will pick (each GPU of this
-            # machine), fed by every worker; a remote cluster's workers cannot reach this
-            # machine's sockets: they load their own copies.
-            devices = sorted({task_device(t.device, t.index) for t in todo})
-            runtime = running.enter_context(network_processes(specs, devices, runtime))
-        plan.networks = runtime
-        with tqdm(total=sum(len(t.refs) for t in todo), unit="img", desc="build",
-                  disable=not config.progress) as bar:  # fmt: skip
-            _run_pending(plan, todo, results, report, bar)
-        report.networks = collect_stats(runtime)
-
-    ordered = [results[t.name] for t in tasks if t.name in results]
-    report.failures = unsplit + [f for s in ordered for f in s.get("failures", [])]
-    report.failures += [
-        {"key": None, "stage": "shard", "error": s["error"], "shard": s["shard"]}
-        for s in report.shard_errors
-    ]
-    report.written = sum(s.get("count", 0) for s in ordered)
-    for s in ordered:
-        for k, v in s.get("seconds", {}).items():
-            report.seconds[k] = report.seconds.get(k, 0.0) + v
-    _write_failures(out / FAILURES, report.failures)
-    if not report.shard_errors:
-        manifest = dict(resolved)
-        manifest["build"] = asdict(config) | {"out": str(out)}
-        manifest["maps"] = [n for n, emit in stages if emit and n != "resize"]
-        manifest["fields"] = list(plan.fields)
-        manifest["splits"] = _split_table(tasks, results)
-        manifest["attempted"] = report.attempted
-        manifest["failed"] = len(report.failures)
-        write_json_atomic(out / MANIFEST, manifest)
+    with BuildSession(
+        config, source_config, stage_configs, overwrite=overwrite, resume=resume, repair=repair
+    ) as session:
+        session.plan()
+        session.run()
+        try:
+            report = session.finalize()
+        except BuildFailedError as exc:
+            exc.report.seconds["total"] = time.perf_counter() - t_start
+            raise
     report.seconds["total"] = time.perf_counter() - t_start
     return report
-
-
-def _run_pending(
-    plan: Plan, todo: list[ShardTask], results: dict, report: BuildReport, bar
-) -> None:
-    """Run shard tasks; when the executor itself breaks (a worker killed by the OOM killer),
-    the shards not finished are run once more on a fresh executor, then reported."""
-    config = plan.config
-    # 0 workers: one process per CPU core, never more than there are shards to build.
-    workers = max(1, min(config.workers or os.cpu_count() or 1, len(todo)))
-    inline = workers == 1 and config.backend == "loky"
-    pending = list(todo)
-    for attempt in range(2):
-        try:
-            for stats in run_tasks(
-                _build_shard_safely,
-                [(plan, t, bar.update if inline else None) for t in pending],
-                workers=workers,
-                backend=config.backend,
-                scheduler=config.scheduler,
-                needs=lambda args: task_resources(args[1].device),
-                worker_wait=config.worker_wait,
-            ):
-                results[stats["shard"]] = stats
-                if "error" in stats:
-                    report.shard_errors.append(stats)
-                else:
-                    report.shards_built += 1
-                if not inline:
-                    bar.update(stats["attempted"])
-            return
-        except (FacedataError, KeyboardInterrupt):
-            raise
-        except Exception as exc:  # the executor broke, not one shard's code
-            log.warning(
-                "executor failed (%s); %s", exc, "retrying" if attempt == 0 else "giving up"
-            )
-            pending = [t for t in pending if t.name not in results]
-            error = f"worker lost: {type(exc).__name__}: {exc}"
-    for task in pending:
-        stats = {
-            "shard": task.name,
-            "split": task.split,
-            "attempted": len(task.refs),
-            "error": error,
-        }
-        results[task.name] = stats
-        report.shard_errors.append(stats)
 
 
 def _absolute(path: str | None) -> str | None:
     return str(Path(path).expanduser().resolve()) if path else None
 
 
-def _build_shard_safely(plan: Plan, task: ShardTask, on_sample=None) -> dict:
-    """Run a shard task; an unexpected crash is retried once, then reported, never raised."""
+def _build_shard_safely(
+    plan: Plan, task: ShardTask, stage_sets: StageSets | None = None, on_sample=None
+) -> dict:
+    """Run a shard task; an unexpected crash is retried once, then reported, never raised.
+
+    An OS refusal to write into the build folder is returned as ``fatal``: retrying it, or
+    the next shard, cannot succeed.
+    """
     error = None
     for _attempt in range(2):
         try:
-            return build_shard(plan, task, on_sample)
+            return build_shard(plan, task, stage_sets, on_sample)
+        except OSError as exc:
+            inside = exc.filename is None or str(exc.filename).startswith(plan.out)
+            if exc.errno in _FATAL_ERRNOS and inside:
+                message = OutputError.from_os_error(exc, path=Path(plan.out) / task.name)
+                return {"shard": task.name, "fatal": str(message)}
+            error = _shard_failed(task, exc)
         except Exception as exc:  # a bug or resource failure in this shard only
-            log.warning("shard %s failed: %s", task.name, exc, exc_info=True)
-            error = f"{type(exc).__name__}: {exc}"
+            error = _shard_failed(task, exc)
     return {"shard": task.name, "split": task.split, "attempted": len(task.refs), "error": error}
+
+
+def _shard_failed(task: ShardTask, exc: Exception) -> str:
+    log.warning("shard %s failed: %s: %s", task.name, type(exc).__name__, exc)
+    log.debug("shard %s failed", task.name, exc_info=True)  # the traceback only with -v
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _split_table(tasks: list[ShardTask], results: dict[str, dict]) -> dict:

@@ -65,22 +65,29 @@ class ShardWriter:
         self.count += 1
 
     def close(self) -> None:
-        """Finish the tar, flush it to disk and move it to its final name."""
-        self._tar.close()
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        self.sha256 = _sha256(self.tmp)
-        self.nbytes = self.tmp.stat().st_size
-        os.replace(self.tmp, self.path)
+        """Finish the tar, flush it to disk and move it to its final name.
 
-    def abort(self) -> None:
-        """Discard the temporary file."""
+        When that fails (a full disk refuses the last blocks), the temporary file is removed.
+        """
         try:
             self._tar.close()
-        except OSError:
-            pass
-        self._file.close()
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self.sha256 = _sha256(self.tmp)
+            self.nbytes = self.tmp.stat().st_size
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        """Discard the temporary file (also when the disk is full: closing it may fail)."""
+        for close in (self._tar.close, self._file.close):
+            try:
+                close()
+            except OSError:
+                pass
         self.tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> ShardWriter:

@@ -155,6 +155,14 @@ class Source(ABC):
     def refs(self) -> list[SampleRef]:
         """All samples in a stable order. Raises :class:`MissingDataError` for a bad root."""
 
+    def inputs(self, ref: SampleRef) -> list[Path]:
+        """Every file :meth:`load` may read for ``ref``, present or not.
+
+        A build fingerprints these (size and mtime), so a re-run notices an edited, added or
+        removed file and rebuilds the shard that holds the sample.
+        """
+        return [Path(ref.path)]
+
     @abstractmethod
     def load(self, ref: SampleRef) -> Sample:
         """Decode one sample. Raises a :class:`~facedata.errors.FacedataError` on bad input."""

@@ -146,6 +146,13 @@ class CelebAMaskHQ(Source):
             )
         return refs
 
+    def inputs(self, ref: SampleRef) -> list[Path]:
+        if "celeba_hq_id" not in ref.meta:  # a photo without annotations (the demo's)
+            return super().inputs(ref)
+        anno = self.root / ANNOTATIONS
+        parts = [part_path(anno, ref.meta["celeba_hq_id"], name) for name in CLASSES[1:]]
+        return [Path(ref.path), *parts]
+
     def load_parsing(self, image_id: int) -> np.ndarray:
         """Merge the part PNGs of one image into its label map (512 x 512 in the release).
 
