@@ -273,6 +273,48 @@ def test_bad_build_options_are_one_line_before_any_work(tmp_path, demo_tree, ext
     assert fresh.exit_code == 2 and not (tmp_path / "new").exists()
 
 
+def test_an_unreachable_coverage_range_is_refused_before_the_build(tmp_path, demo_tree):
+    result = cli(*build_args(demo_tree, tmp_path / "out", "--max-coverage", "0.001"))
+    assert result.exit_code == 2, result.output
+    assert "no scfegan mask reaches coverage 0–0.001" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+    # A narrow range that masks do reach still builds.
+    assert cli(*build_args(demo_tree, tmp_path / "ok", "--max-coverage", "0.3")).exit_code == 0
+
+
+@pytest.fixture(scope="module")
+def small_build(tmp_path_factory, demo_tree):
+    out = tmp_path_factory.mktemp("small") / "out"
+    run(out, demo_tree)
+    return out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("preview", "{out}", "--n", "0"), "--n must be an integer of at least 1, not 0"),
+        (("preview", "{out}", "--tile", "0"), "--tile must be an integer of at least 16"),
+        (("preview", "{out}", "--split", "bogus"), "split 'bogus' is not in"),
+        (("preview", "masks", "--n", "0"), "--n must be an integer of at least 1"),
+        (("preview", "masks", "--tile", "0"), "--tile must be an integer of at least 16"),
+        (("preview", "edits", "--shards", "{out}", "--n", "0"), "--n must be"),
+        (("train", "--shards", "{out}", "--out", "{tmp}/run", "--batch", "0"),
+         "--batch must be an integer of at least 1, not 0"),
+        (("train", "--shards", "{out}", "--out", "{tmp}/run", "--size", "100"),
+         "--size must be a power of two"),
+        (("train", "--shards", "{out}", "--out", "{tmp}/run", "--split", "bogus", "--no-vgg"),
+         "split 'bogus' is not in"),
+    ],
+)  # fmt: skip
+def test_bad_options_of_other_commands_are_one_line(tmp_path, small_build, args, message):
+    args = [a.format(out=small_build, tmp=tmp_path) for a in args]
+    result = cli(*args, *(("--out", tmp_path / "p.png") if args[0] == "preview" else ()))
+    assert result.exit_code == 2, result.output
+    assert message in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written
+
+
 def test_device_cuda_without_a_gpu_is_an_error(tmp_path, demo_tree):
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():

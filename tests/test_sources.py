@@ -231,7 +231,13 @@ def test_unreadable_part_files_become_failure_lines(tmp_path, demo_tree):
     for image_id, how in enumerate(BROKEN):
         broken_hair(part_path(anno, image_id, "hair"), how)
     report = build(
-        BuildConfig(out=str(tmp_path / "out"), size=32, maps=("parsing",), progress=False),
+        BuildConfig(
+            out=str(tmp_path / "out"),
+            size=32,
+            maps=("parsing",),
+            progress=False,
+            max_failure_rate=1.0,
+        ),
         SourceConfig("celebamask-hq", root=str(root)),
     )
     failed = {f["key"]: f for f in report.failures}
@@ -249,7 +255,7 @@ def test_two_files_for_one_id_are_one_failure_line(tmp_path, demo_tree):
     assert len(source.refs()) == 12
     out = tmp_path / "out"
     report = build(
-        BuildConfig(out=str(out), size=32, maps=("parsing",), progress=False),
+        BuildConfig(out=str(out), size=32, maps=("parsing",), progress=False, max_failure_rate=1.0),
         SourceConfig("celebamask-hq", root=str(root)),
     )
     (failure,) = report.failures
@@ -313,7 +319,9 @@ def test_exif_orientation_is_applied_and_the_face_found(tmp_path):
     sideways_portraits(tmp_path / "photos")
     out = tmp_path / "out"
     report = build(
-        BuildConfig(out=str(out), size=64, maps=(), progress=False, split="none"),
+        BuildConfig(
+            out=str(out), size=64, maps=(), progress=False, max_failure_rate=1.0, split="none"
+        ),
         SourceConfig("folder", root=str(tmp_path / "photos")),
     )
     (sample,) = iter_samples(out)
@@ -332,7 +340,9 @@ def test_damaged_jpeg_is_a_failure_line_unless_accepted(tmp_path):
     photos.mkdir()
     damaged(tmp_path).rename(photos / "damaged.jpg")
     cv2.imwrite(str(photos / "fine.jpg"), np.full((64, 64, 3), 90, np.uint8))
-    config = BuildConfig(out=str(tmp_path / "strict"), size=32, maps=(), progress=False)
+    config = BuildConfig(
+        out=str(tmp_path / "strict"), size=32, maps=(), progress=False, max_failure_rate=1.0
+    )
     align = {"align": AlignConfig(method="none", landmarks=False)}
     report = build(config, SourceConfig("folder", root=str(photos)), align)
     (failure,) = report.failures

@@ -110,6 +110,10 @@ def test_an_invalid_manifest_is_a_problem_not_a_traceback(copy):
     result = runner.invoke(app, ["verify", str(copy), "--no-progress"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+    for command in (["inspect", str(copy)], ["preview", str(copy), "--out", str(copy / "p.png")]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2 and "manifest.json is not valid JSON" in result.output
+        assert len(result.output.strip().splitlines()) == 1
 
 
 def test_a_build_of_zero_samples_is_flagged(tmp_path, demo_tree):

@@ -315,7 +315,7 @@ def _check_out(out: Path) -> None:
 
 def _is_ours(path: Path) -> bool:
     """The lock file or a killed writer's temporary file: never a finished output."""
-    return path.name == LOCK_NAME or ".tmp-" in path.name and path.name.startswith(".")
+    return path.name == LOCK_NAME or (path.name.startswith(".") and ".tmp-" in path.name)
 
 
 def _read_stats(path: Path) -> dict | None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
-import re
 from dataclasses import asdict, dataclass
 
+from ..checks import at_least, between, device_name, one_of
 from ..errors import ConfigError
 
 #: Maps computed when ``--maps`` is not given.
@@ -17,8 +16,6 @@ EXECUTION_FIELDS = (
     "out", "workers", "backend", "scheduler", "worker_wait", "batch_size", "progress",
     "max_failure_rate",
 )  # fmt: skip
-
-_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
 @dataclass(frozen=True)
@@ -96,32 +93,18 @@ class BuildConfig:
 
         if not str(self.out).strip():
             raise ConfigError("--out must name a folder")
-        for flag, value, low in (
-            ("--size", self.size, 1),
-            ("--shard-size", self.shard_size, 1),
-            ("--batch-size", self.batch_size, 1),
-            ("--workers", self.workers, 0),
-            ("--limit", 1 if self.limit is None else self.limit, 1),
-            ("--jpeg-quality", self.jpeg_quality, 1),
-        ):
-            if not isinstance(value, numbers.Integral) or value < low:
-                raise ConfigError(f"{flag} must be an integer of at least {low}, not {value!r}")
-        if self.jpeg_quality > 100:
-            raise ConfigError(f"--jpeg-quality must be at most 100, not {self.jpeg_quality}")
-        if self.split not in SPLIT_MODES:
-            raise ConfigError(
-                f"--split must be one of {', '.join(SPLIT_MODES)}, not {self.split!r}"
-            )
-        if self.backend not in BACKENDS:
-            raise ConfigError(
-                f"--backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}"
-            )
-        if not _DEVICE.fullmatch(str(self.device)):
-            raise ConfigError(f"--device must be auto, cpu, cuda or cuda:i, not {self.device!r}")
-        if not 0.0 <= self.max_failure_rate <= 1.0:
-            raise ConfigError(
-                f"--max-failure-rate must be between 0 and 1, not {self.max_failure_rate}"
-            )
+        at_least("--size", self.size, 1)
+        at_least("--shard-size", self.shard_size, 1)
+        at_least("--batch-size", self.batch_size, 1)
+        at_least("--workers", self.workers, 0)
+        if self.limit is not None:
+            at_least("--limit", self.limit, 1)
+        at_least("--jpeg-quality", self.jpeg_quality, 1)
+        between("--jpeg-quality", self.jpeg_quality, 1, 100)
+        one_of("--split", self.split, SPLIT_MODES)
+        one_of("--backend", self.backend, BACKENDS)
+        device_name("--device", self.device)
+        between("--max-failure-rate", self.max_failure_rate, 0, 1)
 
     def fingerprint(self) -> dict:
         """The options that determine the output bytes (compared when resuming)."""

@@ -37,7 +37,9 @@ def file_state(path: Path) -> list:
 
 def sample_digest(ref: SampleRef, inputs: Iterable[Path]) -> str:
     """16 hex digits that change when the sample's listing or any of its input files does."""
-    record = [ref.key, ref.path, ref.orig_file, ref.meta, [file_state(p) for p in inputs]]
+    record = [
+        ref.key, ref.path, ref.orig_file, ref.meta, ref.problem, [file_state(p) for p in inputs]
+    ]  # fmt: skip
     text = json.dumps(record, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

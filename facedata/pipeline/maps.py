@@ -136,9 +136,38 @@ class MaskStage(Stage):
     fields = ("mask.png",)
     Config = MaskConfig
 
+    #: Pilot masks drawn by :meth:`check` on the demo face, and their side.
+    PILOTS, PILOT_SIZE = 16, 128
+
     @classmethod
     def output_fields(cls, config: MaskConfig) -> tuple[str, ...]:
         return cls.fields + (("masks.npy",) if config.count > 1 else ())
+
+    @classmethod
+    def check(cls, config: MaskConfig) -> None:
+        """Refuse a coverage range that the family never reaches, before the build starts.
+
+        A mask still out of range after ``max_tries`` is kept and flagged ``in_range: False``;
+        when none of :attr:`PILOTS` masks on the demo face gets in range, every sample would
+        be such a mask, so the options are refused instead.
+        """
+        if (config.min_coverage, config.max_coverage) == (0.0, 1.0):
+            return
+        from ..sources.demo import demo_face
+
+        _, labels = demo_face(size=cls.PILOT_SIZE)
+        context = MaskContext(labels=labels, landmarks=None)
+        side = cls.PILOT_SIZE
+        infos = [
+            config.sample(0, f"pilot-{k}", 0, side, side, context)[1] for k in range(cls.PILOTS)
+        ]
+        if not any(info["in_range"] for info in infos):
+            seen = sorted(info["coverage"] for info in infos)
+            raise ConfigError(
+                f"no {config.kind} mask reaches coverage {config.min_coverage:g}–"
+                f"{config.max_coverage:g} ({cls.PILOTS} drawn on the demo face covered "
+                f"{seen[0]:.3f}–{seen[-1]:.3f}); widen --min-coverage/--max-coverage"
+            )
 
     def process(self, sample: Sample) -> None:
         size = self.context.size

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import MissingDataError
 from ..shards.reader import iter_samples
-from .grid import label, tile
+from .grid import check_grid_options, label, tile
 
 COLUMNS = ("original", "reference", "edited")
 
@@ -33,6 +33,7 @@ def edits_grid(
     MissingDataError
         When the build has no ``parsing_edit.png`` or no ``parsing.png``.
     """
+    check_grid_options(n=n, tile_size=tile_size)
     seen: dict[str, np.ndarray] = {}
     rows = []
     for sample in iter_samples(out, split):

@@ -8,6 +8,8 @@ from itertools import islice
 import cv2
 import numpy as np
 
+from ..checks import at_least
+from ..errors import MissingDataError
 from ..io.atomic import atomic_path
 from ..labels import colorize
 from ..shards.fields import FULL_SIZE_FIELDS
@@ -15,6 +17,16 @@ from ..shards.reader import iter_samples
 
 #: Column order; fields a build does not have are skipped.
 COLUMNS = FULL_SIZE_FIELDS
+
+
+#: The smallest tile side that leaves room for a field name.
+MIN_TILE = 16
+
+
+def check_grid_options(*, n: int, tile_size: int) -> None:
+    """Every preview's ``--n`` and ``--tile``, checked before anything is read."""
+    at_least("--n", n, 1)
+    at_least("--tile", tile_size, MIN_TILE)
 
 
 def tile(field: str, value: np.ndarray, sample: dict, size: int) -> np.ndarray:
@@ -50,9 +62,10 @@ def shard_grid(
     (rows * tile_size, cols * tile_size, 3) uint8 ndarray
         RGB image; the first row of tiles carries the field names.
     """
+    check_grid_options(n=n, tile_size=tile_size)
     samples = list(islice(iter_samples(out, split), n))
     if not samples:
-        raise ValueError(f"{out} holds no samples")
+        raise MissingDataError(f"{out} holds no samples")
     columns = [c for c in COLUMNS if any(c in s for s in samples)]
     rows = []
     for r, sample in enumerate(samples):

@@ -10,9 +10,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..checks import at_least
 from ..masks import BUCKET_NAMES, FAMILIES, MaskContext, MaskSpec, histogram
 from ..sources.demo import demo_face
-from .grid import tile
+from .grid import check_grid_options, tile
 
 #: Key of the demo face in a ``--src demo`` build.
 DEMO_KEY = "demo-000000"
@@ -90,6 +91,9 @@ def mask_preview(
     histogram : (360, 640, 3) uint8 ndarray or None
         See :func:`coverage_histogram`.
     """
+    check_grid_options(n=n, tile_size=tile_size)
+    at_least("--size", size, 1)
+    at_least("--histogram-count", histogram_count, 0)
     image, masks = demo_masks(spec, n=max(n, histogram_count), size=size, seed=seed)
     columns = int(np.ceil(np.sqrt(n)))
     grid = arrange(mask_row(image, masks[:n], tile_size=tile_size), columns)

@@ -268,6 +268,10 @@ def load_manifest(out: str | os.PathLike) -> dict:
 def shard_paths(out: str | os.PathLike, split: str | None = None) -> list[Path]:
     """Shard files listed in the manifest, optionally of one split, in order."""
     manifest = load_manifest(out)
+    if split is not None and split not in manifest["splits"]:
+        raise ConfigError(
+            f"split {split!r} is not in {out}; it has {', '.join(manifest['splits']) or 'none'}"
+        )
     return [
         Path(out) / shard["path"]
         for name, info in manifest["splits"].items()

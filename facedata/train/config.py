@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
+from ..checks import at_least, device_name, one_of
+from ..errors import ConfigError
 from .losses import LossWeights
 
 #: Options a resumed run may change: they decide how it runs, not what it learns.
@@ -101,6 +103,27 @@ class TrainConfig:
     progress: bool = True
     save_optimizer: bool = True
     losses: LossWeights = field(default_factory=LossWeights)
+
+    def __post_init__(self) -> None:
+        # Checked before the shards are opened or a network is built (one line, exit 2).
+        size = self.size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 8 or size & (size - 1):
+            raise ConfigError(f"--size must be a power of two of at least 8, not {size!r}")
+        for flag, value, low in (
+            ("--batch", self.batch, 1),
+            ("--steps", self.steps, 1),
+            ("--cnum", self.cnum, 1),
+            ("--shuffle", self.shuffle, 0),
+            ("--workers", self.workers, 0),
+            ("--log-every", self.log_every, 1),
+            ("--sample-every", self.sample_every, 1),
+            ("--checkpoint-every", self.checkpoint_every, 1),
+        ):
+            at_least(flag, value, low)
+        one_of("--masks", self.masks, ("stored", "fresh"))
+        device_name("--device", self.device)
+        if not self.lr > 0:
+            raise ConfigError(f"--lr must be positive, not {self.lr!r}")
 
     def to_dict(self) -> dict:
         """Plain JSON-able values (what checkpoints and ``config.json`` hold)."""
