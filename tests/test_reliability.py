@@ -304,6 +304,8 @@ def small_build(tmp_path_factory, demo_tree):
          "--size must be a power of two"),
         (("train", "--shards", "{out}", "--out", "{tmp}/run", "--split", "bogus", "--no-vgg"),
          "split 'bogus' is not in"),
+        (("evaluate", "--checkpoint", "{tmp}/c.pt", "--shards", "{out}", "--batch", "0"),
+         "--batch must be an integer of at least 1, not 0"),
     ],
 )  # fmt: skip
 def test_bad_options_of_other_commands_are_one_line(tmp_path, small_build, args, message):

@@ -65,6 +65,8 @@ def test_a_fresh_build_verifies(built):
 def test_any_edit_to_the_manifest_breaks_its_checksum(copy):
     edit_manifest(copy, lambda m: m["build"].update(seed=7))
     assert "checksum does not match" in problems(copy)
+    edit_manifest(copy, lambda m: m.pop("checksum"))
+    assert "has no checksum (format version 2" in problems(copy)
 
 
 @pytest.mark.parametrize("reseal", [False, True])

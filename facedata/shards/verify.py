@@ -179,7 +179,12 @@ def _manifest(out: Path, report: VerifyReport) -> dict | None:
     if not isinstance(manifest, dict) or missing:
         report.problems.append(f"{MANIFEST}: lacks {missing}; rebuild {out}")
         return None
-    if manifest.get(CHECKSUM) != checksum(manifest):
+    if CHECKSUM not in manifest:
+        report.problems.append(
+            f"{MANIFEST}: has no checksum (format version {manifest.get('format_version')}, "
+            "from an older facedata), so edits cannot be detected; rebuild it with --overwrite"
+        )
+    elif manifest[CHECKSUM] != checksum(manifest):
         report.problems.append(
             f"{MANIFEST}: its checksum does not match its content: the file was edited "
             "after the build (re-run the build command to rewrite it)"

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..checks import at_least, device_name
 from ..data import ShardDataset, binary_array
 from ..device import resolve_device
 from ..errors import MissingDataError
@@ -59,6 +60,12 @@ class EvalConfig:
     seed: int = 0
     limit: int | None = None
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        at_least("--batch", self.batch, 1)
+        if self.limit is not None:
+            at_least("--limit", self.limit, 1)
+        device_name("--device", self.device)
 
 
 def mask_files(folder: str | os.PathLike) -> list[Path]:
