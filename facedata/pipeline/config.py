@@ -105,6 +105,7 @@ class BuildConfig:
         one_of("--backend", self.backend, BACKENDS)
         device_name("--device", self.device)
         between("--max-failure-rate", self.max_failure_rate, 0, 1)
+        between("--worker-wait", self.worker_wait, 0, float("inf"))
 
     def fingerprint(self) -> dict:
         """The options that determine the output bytes (compared when resuming)."""
