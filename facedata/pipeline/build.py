@@ -393,8 +393,6 @@ class BuildSession:
             resolve_device(config.device)  # a ConfigError when no GPU is visible
         for name, _ in self.stages:
             stage_class(name).check(self.configs[name])
-            if notice := stage_class(name).notice(self.configs[name]):
-                log.warning("%s: %s", name, notice)  # once per build, not once per worker
         source = get_source(self.source_config)
         self.shard_plan = plan = Plan(
             str(out), source, config, self.stages, self.configs,
@@ -444,6 +442,11 @@ class BuildSession:
             self._lock.acquire()
             self._prepare_out()
             self._decide()
+        # Once per build, not once per worker; and only by a build that will run (after every
+        # check and the lock), so a refused one prints its refusal alone.
+        for name, _ in self.stages:
+            if notice := stage_class(name).notice(self.configs[name]):
+                log.warning("%s: %s", name, notice)
         return tasks
 
     def _prepare_out(self) -> None:
