@@ -17,6 +17,7 @@ from ..device import task_device
 from ..errors import ConfigError, FacedataError
 from ..io.atomic import write_json_atomic, write_text_atomic
 from ..sample import Sample, SampleRef
+from ..shards.fields import FieldSpec
 from ..shards.reader import MANIFEST
 from ..shards.writer import ShardWriter
 from ..sources import Source, SourceConfig, get_source
@@ -26,9 +27,10 @@ from .executors import probe, run_tasks, task_resources
 from .network_process import collect_stats, network_processes
 from .networks import NetworkRuntime
 from .stages import (
-    STAGES,
+    ALWAYS,
     Stage,
     StageContext,
+    all_stages,
     default_configs,
     guarded,
     resolve_maps,
@@ -69,21 +71,25 @@ class Plan:
     config: BuildConfig
     stages: list[tuple[str, bool]]
     stage_configs: dict[str, Any]
-    # The registry as the main process saw it: a stage registered at run time (a plugin)
-    # is then found by worker processes too.
-    registry: dict[str, str]
+    # The registry as the main process saw it: a stage registered at run time (a plugin,
+    # pickled by value) is then found by worker processes too.
+    registry: dict[str, str | type[Stage]]
     networks: NetworkRuntime = field(default_factory=NetworkRuntime)
+
+    @property
+    def field_specs(self) -> tuple[FieldSpec, ...]:
+        """The specs of every array field a sample carries, in execution order."""
+        return tuple(
+            spec
+            for n, emit in self.stages
+            if emit or n in ALWAYS
+            for spec in stage_class(n, self.registry).field_specs(self.stage_configs[n])
+        )
 
     @property
     def fields(self) -> tuple[str, ...]:
         """Every field a sample of this build carries, sorted."""
-        emitted = {
-            f
-            for n, emit in self.stages
-            if emit
-            for f in stage_class(n, self.registry).output_fields(self.stage_configs[n])
-        }
-        return tuple(sorted({"jpg", "json"} | emitted))
+        return tuple(sorted({"json", *(spec.name for spec in self.field_specs)}))
 
     @property
     def needs_device(self) -> bool:
@@ -312,13 +318,14 @@ def build(
         root=_absolute(source_config.root),
         partition_file=_absolute(source_config.partition_file),
     )
-    stages = resolve_maps(tuple(config.maps))
-    configs = default_configs([n for n, _ in stages]) | {
+    registry = all_stages()
+    stages = resolve_maps(tuple(config.maps), registry)
+    configs = default_configs([n for n, _ in stages], registry) | {
         k: v for k, v in (stage_configs or {}).items() if k in dict(stages)
     }
     for name, _ in stages:
-        stage_class(name).check(configs[name])
-        if notice := stage_class(name).notice(configs[name]):
+        stage_class(name, registry).check(configs[name])
+        if notice := stage_class(name, registry).notice(configs[name]):
             log.warning("%s: %s", name, notice)  # once per build, not once per worker
     runtime = NetworkRuntime(batch=config.network_batch, precision=config.precision)
     source_config = replace(source_config, decode_size=config.size)
@@ -338,7 +345,7 @@ def build(
         "split_rule": rule,
     }
     _prepare_out(out, resolved, overwrite)
-    plan = Plan(str(out), source, config, stages, configs, {n: STAGES[n] for n, _ in stages})
+    plan = Plan(str(out), source, config, stages, configs, {n: registry[n] for n, _ in stages})
     tasks = plan_tasks(refs, splits, config.shard_size)
     if plan.needs_device:
         tasks = [replace(t, device=config.device) for t in tasks]
@@ -395,6 +402,7 @@ def build(
         manifest["build"] = asdict(config) | {"out": str(out)}
         manifest["maps"] = [n for n, emit in stages if emit and n != "resize"]
         manifest["fields"] = list(plan.fields)
+        manifest["field_specs"] = [spec.to_json() for spec in plan.field_specs]
         manifest["splits"] = _split_table(tasks, results)
         manifest["attempted"] = report.attempted
         manifest["failed"] = len(report.failures)

@@ -9,6 +9,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..features import color
 from ..sample import Sample
+from ..shards.fields import FieldSpec
 from .maps import record
 from .stages import BatchStage
 
@@ -58,7 +59,12 @@ class ColorStage(BatchStage):
     """
 
     name = "color"
-    fields = ("color.png",)
+    fields = (
+        FieldSpec(
+            "color.png", "image", tensor="color", depth=3, preview="image",
+            description="median colour of every parsing segment (RGB)",
+        ),
+    )  # fmt: skip
     Config = ColorConfig
     requires = ("parsing",)
 

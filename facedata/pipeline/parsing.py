@@ -12,7 +12,9 @@ import numpy as np
 
 from .. import weights
 from ..errors import ConfigError, FacedataError
+from ..labels import CLASSES
 from ..sample import Sample
+from ..shards.fields import FieldSpec
 from .maps import record
 from .networks import NetworkSpec, connect
 from .stages import Stage, guarded
@@ -69,7 +71,12 @@ class ParsingStage(Stage):
     """The 19-class label map (``parsing.png``, official ids 0-18)."""
 
     name = "parsing"
-    fields = ("parsing.png",)
+    fields = (
+        FieldSpec(
+            "parsing.png", "labels", tensor="parsing", max_value=len(CLASSES) - 1,
+            preview="labels", description="CelebAMask-HQ label ids 0-18",
+        ),
+    )  # fmt: skip
     Config = ParsingConfig
 
     @classmethod

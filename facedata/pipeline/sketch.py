@@ -11,6 +11,7 @@ from ..errors import ConfigError, MissingWeightsError
 from ..features import sketch
 from ..sample import Sample
 from ..seeding import sample_rng
+from ..shards.fields import FieldSpec
 from .maps import record
 from .networks import NetworkSpec, connect
 from .stages import BatchStage
@@ -51,7 +52,12 @@ class SketchStage(BatchStage):
     """
 
     name = "sketch"
-    fields = ("sketch.png",)
+    fields = (
+        FieldSpec(
+            "sketch.png", "lines", tensor="sketch", values=(0, 255), preview="gray",
+            description="line drawing, 255 = line",
+        ),
+    )  # fmt: skip
     Config = SketchConfig
 
     @classmethod
