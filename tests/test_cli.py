@@ -8,7 +8,7 @@ import shutil
 import cv2
 from typer.testing import CliRunner
 
-from cli.app import app
+from facedata.cli.app import app
 from facedata.preview.grid import BAND
 
 runner = CliRunner()

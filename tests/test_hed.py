@@ -153,7 +153,7 @@ class TestLoad:
             hed.load(tmp_path / "bad.pytorch", "cpu")
 
     def test_weights_list_shows_both(self, weight_files, publish):
-        from cli.app import app
+        from facedata.cli.app import app
 
         publish("hed-bsds500", weight_files["module"])
         weights.add("hed-bsds500", weight_files["module"])

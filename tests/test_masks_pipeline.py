@@ -10,7 +10,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from cli.app import app
+from facedata.cli.app import app
 from facedata.data import ShardDataset
 from facedata.errors import ConfigError
 from facedata.masks import MaskContext, MaskSpec, coverage, parse_buckets, unpack_masks

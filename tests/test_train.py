@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from typer.testing import CliRunner
 
-from cli.app import app
+from facedata.cli.app import app
 from facedata.errors import ConfigError, CorruptWeightsError, MissingWeightsError
 from facedata.train import Discriminator, Generator, TrainConfig, Trainer, metrics, train
 from facedata.train import losses as L

@@ -247,6 +247,8 @@ def register_stage(cls: type[Stage]) -> type[Stage]:
             "and underscores, starting with a letter"
         )
     taken = all_stages().get(cls.name)
+    if taken == f"{cls.__module__}:{cls.__qualname__}":
+        return cls  # an installed plugin's module registering itself on import
     if taken is not None and taken is not cls:
         raise ConfigError(f"a stage named {cls.name!r} is already registered ({taken})")
     if not is_dataclass(cls.Config):
