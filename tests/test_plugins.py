@@ -123,10 +123,11 @@ def test_an_installed_entry_point_adds_a_map(tmp_path, full_build):
     env = {"PYTHONPATH": str(site), "FACEDATA_HOME": str(home)}
     out = tmp_path / "shards"
     done = run("-m", "facedata", "build", "--src", "demo", "--out", str(out), "--size", "48",
-               "--maps", "edge", "--no-progress", env=env)  # fmt: skip
+               "--maps", "edge", "--edge-threshold", "100", "--no-progress", env=env)  # fmt: skip
     assert done.returncode == 0, done.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["fields"] == ["edge.png", "jpg", "json"]
+    assert manifest["stages"]["edge"] == {"threshold": 100}  # its option came with it
     assert run("-m", "facedata", "verify", str(out), "--no-progress").returncode == 0
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
+from ..options import option
 from ..seeding import sample_rng
 from .base import MaskContext
 from .bounds import CoverageRange, draw_within
@@ -34,8 +35,8 @@ class MaskSpec:
     """
 
     kind: str = "scfegan"
-    min_coverage: float = 0.0
-    max_coverage: float = 1.0
+    min_coverage: float = option(0.0, flag="--min-coverage")
+    max_coverage: float = option(1.0, flag="--max-coverage")
     max_tries: int = 100
 
     def __post_init__(self) -> None:

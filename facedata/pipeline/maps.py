@@ -10,6 +10,7 @@ from ..align.detect import landmark_meta
 from ..errors import ConfigError
 from ..labels import face_mask, hair_mask
 from ..masks import MaskContext, MaskSpec, pack_masks
+from ..options import option
 from ..resize import center_square, resize_image, resize_labels
 from ..sample import Sample
 from ..shards.fields import FieldSpec
@@ -103,7 +104,7 @@ class MaskConfig(MaskSpec):
         stored bit-packed in ``masks.npy`` (see :func:`~facedata.masks.pack_masks`).
     """
 
-    count: int = 1
+    count: int = option(1, flag="--masks-per-sample")
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -13,6 +13,7 @@ import numpy as np
 from .. import weights
 from ..errors import ConfigError, FacedataError
 from ..labels import CLASSES
+from ..options import option
 from ..sample import Sample
 from ..shards.fields import FieldSpec
 from .maps import record
@@ -54,7 +55,7 @@ class ParsingConfig:
         ``parsing-bisenet``/``parsing-parsenet``.
     """
 
-    parser: str = "auto"
+    parser: str = option("auto", flag="--parser")
     weights: str | None = None
 
     def __post_init__(self):

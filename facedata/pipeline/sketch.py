@@ -9,6 +9,7 @@ import numpy as np
 from .. import weights
 from ..errors import ConfigError, MissingWeightsError
 from ..features import sketch
+from ..options import option
 from ..sample import Sample
 from ..seeding import sample_rng
 from ..shards.fields import FieldSpec
@@ -34,8 +35,8 @@ class SketchConfig:
         CLAHE and clean-up options (see :class:`facedata.features.sketch.SketchStyle`).
     """
 
-    method: str = "auto"
-    weights: str = "hed-bsds500"
+    method: str = option("auto", flag="--sketch")
+    weights: str = option("hed-bsds500", flag="--hed-weights")
     style: sketch.SketchStyle = sketch.SketchStyle()
 
     def __post_init__(self) -> None:
