@@ -10,6 +10,7 @@ import pytest
 
 from facedata.data import ShardDataset
 from facedata.errors import ConfigError
+from facedata.pipeline.stages import maps_schema
 from facedata.preview.grid import BAND, pick_samples, shard_grid, tile
 from facedata.shards.fields import (
     FieldSpec,
@@ -78,9 +79,11 @@ def test_registered_specs_cover_the_built_in_fields():
     assert len({s.tensor for s in specs.values()}) == len(specs)  # tensor names are unique
 
 
-def test_the_manifest_schema_holds_the_spec_schema():
+def test_the_schemas_hold_what_the_stages_declare():
     schema = json.loads((DOCS / "manifest.schema.json").read_text())
     assert schema["$defs"]["field_spec"] == field_spec_schema()
+    schema = json.loads((DOCS / "sample-metadata.schema.json").read_text())
+    assert schema["$defs"]["maps"] == maps_schema()
 
 
 def test_dataset_serves_every_field_with_a_tensor(full_build):

@@ -13,7 +13,7 @@ import pytest
 
 import facedata
 from facedata.errors import ConfigError
-from facedata.shards.reader import iter_shard
+from facedata.shards.reader import iter_samples, iter_shard
 from facedata.shards.writer import ShardWriter
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,6 +61,17 @@ def test_commands_serve_the_plugin_field_without_the_plugin(plugin_build, tmp_pa
         "print(tuple(g.shape), float(g.min()) >= 0, float(g.max()) <= 1)"
     )
     assert run("-c", code, str(out)).stdout.strip() == "(1, 64, 64) True True"
+
+
+def test_the_documented_schemas_accept_a_plugin_build(plugin_build):
+    jsonschema = pytest.importorskip("jsonschema")
+    docs = REPO / "docs"
+    manifest = json.loads((plugin_build / "manifest.json").read_text())
+    jsonschema.validate(manifest, json.loads((docs / "manifest.schema.json").read_text()))
+    schema = json.loads((docs / "sample-metadata.schema.json").read_text())
+    for sample in iter_samples(plugin_build):
+        assert sample["json"]["maps"]["gradient"] == "sobel-blur1.5"
+        jsonschema.validate(sample["json"], schema)
 
 
 def test_verify_catches_a_corrupt_plugin_field(plugin_build, tmp_path):

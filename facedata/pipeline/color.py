@@ -59,6 +59,7 @@ class ColorStage(BatchStage):
     """
 
     name = "color"
+    method_schema = {"type": "string", "pattern": "^(naive|fast-x[0-9]+|torch-x[0-9]+)$"}
     fields = (
         FieldSpec(
             "color.png", "image", tensor="color", depth=3, preview="image",

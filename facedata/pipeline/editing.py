@@ -28,6 +28,7 @@ class ComponentsStage(Stage):
     """
 
     name = "components"
+    method_schema = {"enum": ["landmarks", "parsing"]}
     fields = tuple(
         spec
         for part in (*COMPONENTS, "rest")
@@ -102,6 +103,7 @@ class EditsStage(Stage):
     """
 
     name = "edits"
+    method_schema = {"const": "sdf-interpolation"}
     fields = (
         FieldSpec(
             "parsing_edit.png", "labels", tensor="parsing_edit", max_value=len(CLASSES) - 1,

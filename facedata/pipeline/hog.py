@@ -62,6 +62,7 @@ class HogStage(BatchStage):
     """
 
     name = "hog"
+    method_schema = {"type": "string", "pattern": "^hog-(rgb|gray)-o[0-9]+$"}
     Config = HogConfig
 
     @classmethod

@@ -61,6 +61,7 @@ class FaceStage(Stage):
     """``face.png``: 255 on skin, brows, eyes, glasses, ears, nose, mouth and lips."""
 
     name = "face"
+    method_schema = {"const": "parsing"}
     fields = (
         FieldSpec(
             "face.png", "binary", tensor="face", values=(0, 255), preview="gray",
@@ -78,6 +79,7 @@ class HairStage(Stage):
     """``hair.png``: 255 on hair."""
 
     name = "hair"
+    method_schema = {"const": "parsing"}
     fields = (
         FieldSpec(
             "hair.png", "binary", tensor="hair", values=(0, 255), preview="gray",
@@ -122,6 +124,7 @@ class MaskStage(Stage):
     """
 
     name = "mask"
+    method_schema = {"$ref": "#/$defs/mask_kind"}
     fields = (
         FieldSpec(
             "mask.png", "binary", tensor="mask", values=(0, 255), preview="hole",

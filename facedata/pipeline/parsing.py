@@ -72,6 +72,7 @@ class ParsingStage(Stage):
     """The 19-class label map (``parsing.png``, official ids 0-18)."""
 
     name = "parsing"
+    method_schema = {"enum": [p for p in PARSERS if p != "auto"]}
     fields = (
         FieldSpec(
             "parsing.png", "labels", tensor="parsing", max_value=len(CLASSES) - 1,

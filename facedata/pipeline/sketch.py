@@ -53,6 +53,7 @@ class SketchStage(BatchStage):
     """
 
     name = "sketch"
+    method_schema = {"enum": ["hed-bsds500", "hed-controlnet", "xdog"]}
     fields = (
         FieldSpec(
             "sketch.png", "lines", tensor="sketch", values=(0, 255), preview="gray",
