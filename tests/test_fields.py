@@ -107,6 +107,10 @@ def test_preview_draws_by_style_and_shows_the_photo(full_build):
     specs = manifest_specs(load_manifest(out))
     columns = [s for s in specs.values() if s.preview]
     assert grid.shape == (BAND + 3 * 32, len(columns) * 32, 3)
+    hog = [i for i, c in enumerate(columns) if c.name == "hog.png"][0]
+    drawn = grid[BAND:, hog * 32 : (hog + 1) * 32]
+    raw = np.mean([s["hog.png"].mean() for s in pick_samples(out, 3)])
+    assert drawn.mean() > 3 * raw  # the faint glyphs are stretched for display
     faint = np.zeros((4, 4), np.uint8)
     faint[0, 0] = 40
     assert tile(faint, 4, style="stretch")[0, 0].tolist() == [255, 255, 255]

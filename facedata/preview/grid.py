@@ -32,8 +32,8 @@ def tile(
     style : str
         One of :data:`facedata.shards.fields.PREVIEWS`: ``image`` (RGB as is), ``gray``,
         ``labels`` (the official palette), ``hole`` (white where ``value`` is on, over
-        ``under``, the image a network would see) or ``stretch`` (grey scaled so that its
-        maximum is white: faint maps such as HOG glyphs).
+        ``under``, the image a network would see) or ``stretch`` (grey made visible: see
+        :func:`stretch`).
     under : (H, W, 3) uint8 ndarray, optional
         The image under a ``hole`` (black when absent).
 
@@ -47,12 +47,25 @@ def tile(
         rgb[value > 0] = 255
     elif style == "image" and value.ndim == 3:
         rgb = value
+    elif style == "stretch":
+        return np.repeat(stretch(value, size)[..., None], 3, axis=2)
     else:
-        gray = value
-        if style == "stretch" and value.size and value.max() > 0:
-            gray = (value.astype(np.float32) * (255.0 / value.max())).round().astype(np.uint8)
-        rgb = np.repeat(gray[..., None], 3, axis=2) if gray.ndim == 2 else gray
+        rgb = np.repeat(value[..., None], 3, axis=2) if value.ndim == 2 else value
     return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def stretch(gray: np.ndarray, size: int) -> np.ndarray:
+    """A faint grey map (thin HOG glyphs, mean about 4/255 at 512²) made visible in a tile:
+    shrunk, its 99th percentile mapped to white, then a square-root (gamma 0.5) curve.
+
+    >>> stretch(np.array([[0, 10], [40, 40]], np.uint8), 2).tolist()
+    [[0, 128], [255, 255]]
+    """
+    small = cv2.resize(gray, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
+    top = np.percentile(small, 99) if small.size else 0.0
+    if top <= 0:
+        return small.astype(np.uint8)
+    return (255 * np.sqrt(np.clip(small / top, 0, 1))).round().astype(np.uint8)
 
 
 def label(img: np.ndarray, text: str) -> np.ndarray:
