@@ -117,3 +117,11 @@ def test_preview_draws_by_style_and_shows_the_photo(full_build):
     assert tile(faint, 4, style="gray")[0, 0].tolist() == [40, 40, 40]
     hole = tile(faint, 4, style="hole", under=np.full((4, 4, 3), 7, np.uint8))
     assert hole[0, 0].tolist() == [255, 255, 255] and hole[1, 1].tolist() == [7, 7, 7]
+
+
+def test_a_manifest_without_specs_gets_the_registered_ones():
+    registered = registered_specs()
+    assert manifest_specs({"splits": {}}) == registered  # written by another tool
+    assert manifest_specs({"fields": ["jpg", "json", "mask.png"]}) == {
+        "jpg": registered["jpg"], "mask.png": registered["mask.png"]
+    }  # fmt: skip

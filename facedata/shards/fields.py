@@ -169,13 +169,16 @@ def _dims(shape: tuple[int, ...]) -> str:
 def manifest_specs(manifest: dict) -> dict[str, FieldSpec]:
     """Field name → spec of a build, from its manifest.
 
-    A manifest written before builds recorded their specs gets those of the registered
-    stages (which imports the stage modules).
+    A manifest written before builds recorded their specs (or by another tool) gets those of
+    the registered stages (which imports the stage modules), for the fields it lists, or all
+    of them when it lists none.
     """
     if "field_specs" in manifest:
         return {d["name"]: FieldSpec.from_json(d) for d in manifest["field_specs"]}
     known = registered_specs()
-    return {f: known[f] for f in manifest.get("fields", ()) if f in known}
+    if "fields" not in manifest:
+        return known
+    return {f: known[f] for f in manifest["fields"] if f in known}
 
 
 def registered_specs() -> dict[str, FieldSpec]:
