@@ -8,11 +8,7 @@ from facedata import __version__
 
 from . import build, demo_data, evaluate, export, inspect, masks, preview, train, verify, weights
 
-app = typer.Typer(
-    help="facedata: face datasets → training shards for face inpainting and editing models.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 
 
 def _show_version(value: bool) -> None:
