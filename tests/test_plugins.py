@@ -156,3 +156,21 @@ def test_register_stage_refuses_clashes(attributes, message):
         facedata.register_stage(type("Plugin", (facedata.Stage,), attributes))
     with pytest.raises(ConfigError, match="is not a subclass"):
         facedata.register_stage(type("Plugin", (), attributes))
+
+
+def test_a_stage_defined_again_replaces_itself(monkeypatch):
+    from facedata.pipeline import stages
+
+    monkeypatch.setattr(stages, "_REGISTERED", {})  # this test's registrations stay here
+
+    def define():
+        class Again(facedata.Stage):
+            name = "again"
+            fields = (facedata.FieldSpec("again.png", "gray"),)
+
+        return Again
+
+    first, second = define(), define()
+    assert facedata.register_stage(first) is first
+    assert facedata.register_stage(second) is second  # a notebook cell run twice
+    assert stages.stage_class("again") is second

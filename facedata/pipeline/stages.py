@@ -250,10 +250,11 @@ def register_stage(cls: type[Stage]) -> type[Stage]:
             f"stage name {cls.name!r} of {cls.__qualname__} must be lowercase letters, digits "
             "and underscores, starting with a letter"
         )
+    where = f"{cls.__module__}:{cls.__qualname__}"
     taken = all_stages().get(cls.name)
-    if taken == f"{cls.__module__}:{cls.__qualname__}":
+    if taken == where:
         return cls  # an installed plugin's module registering itself on import
-    if taken is not None and taken is not cls:
+    if taken is not None and _where(taken) != where:
         raise ConfigError(f"a stage named {cls.name!r} is already registered ({taken})")
     if not is_dataclass(cls.Config):
         raise ConfigError(f"{cls.__qualname__}.Config must be a frozen dataclass")
@@ -261,10 +262,16 @@ def register_stage(cls: type[Stage]) -> type[Stage]:
     for name in all_stages():
         other = stage_class(name)
         clash = mine & set(other.output_fields(other.Config()))
-        if other is not cls and clash:
+        if _where(other) != where and clash:
             raise ConfigError(f"stage {name!r} already writes {', '.join(sorted(clash))}")
     _REGISTERED[cls.name] = cls
     return cls
+
+
+def _where(stage: str | type) -> str:
+    """``"module:Class"`` of a registry entry: a class defined again (a notebook cell run
+    twice) replaces its earlier self instead of clashing with it."""
+    return stage if isinstance(stage, str) else f"{stage.__module__}:{stage.__qualname__}"
 
 
 def stage_class(name: str, registry: dict[str, str | type[Stage]] | None = None) -> type[Stage]:
