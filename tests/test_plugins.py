@@ -133,7 +133,7 @@ def test_an_installed_entry_point_adds_a_map(tmp_path, full_build):
     )
     env = {"PYTHONPATH": str(site), "FACEDATA_HOME": str(home)}
     out = tmp_path / "shards"
-    done = run("-m", "facedata", "build", "--src", "demo", "--out", str(out), "--size", "48",
+    done = run("-m", "facedata", "build", "--src", "demo", "--out", str(out), "--size", "64",
                "--maps", "edge", "--edge-threshold", "100", "--no-progress", env=env)  # fmt: skip
     assert done.returncode == 0, done.stderr
     manifest = json.loads((out / "manifest.json").read_text())
