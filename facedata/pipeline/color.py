@@ -13,8 +13,9 @@ from ..shards.fields import FieldSpec
 from .maps import record
 from .stages import BatchStage
 
-#: ``fast``: OpenCV on the coarse grid; ``naive``: OpenCV at full resolution (SC-FEGAN's
-#: schedule); ``torch``: the coarse grid, batched on the build's device.
+#: ``fast``: OpenCV on the coarse grid, small segments from full-resolution crops; ``naive``:
+#: OpenCV at full resolution (SC-FEGAN's schedule); ``torch``: the fast route batched on the
+#: build's device.
 ROUTES = ("fast", "naive", "torch")
 
 
