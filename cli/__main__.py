@@ -1,3 +1,5 @@
-from cli.app import main
+"""``python -m facedata.cli``: the ``facedata`` command."""
+
+from .app import main
 
 main()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 from typer.core import TyperGroup
 
+from facedata import __version__
+
 from . import build, demo_data, evaluate, export, inspect, masks, preview, train, verify, weights
 from .common import user_errors
 
@@ -18,13 +20,24 @@ class Commands(TyperGroup):
             return super().invoke(ctx)
 
 
-app = typer.Typer(
-    cls=Commands,
-    help="facedata: face datasets → training shards for face inpainting and editing models.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+app = typer.Typer(cls=Commands, no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"facedata {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """facedata: face datasets → training shards for face inpainting and editing models."""
+
+
 app.command("build")(build.build_command)
 app.command("inspect")(inspect.inspect_command)
 app.command("preview")(preview.preview_command)
@@ -38,4 +51,4 @@ app.add_typer(weights.app, name="weights")
 
 
 def main() -> None:
-    app()
+    app(prog_name="facedata")

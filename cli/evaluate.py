@@ -19,7 +19,7 @@ def evaluate_command(
         None, "--out", help="Folder for metrics.json/.md (default: evaluation/ by the run)."
     ),
     split: str = typer.Option("test", "--split", help="Split, when --shards is a build."),
-    batch: int = typer.Option(8, "--batch", help="Images per batch."),
+    batch: int = typer.Option(8, "--batch-size", "--batch", help="Images per batch."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:i."),
     seed: int = typer.Option(0, "--seed", help="Seed of the noise input."),
     limit: int = typer.Option(None, "--limit", help="Evaluate only the first N images."),

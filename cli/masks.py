@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from facedata.masks import FAMILIES, MaskSpec, parse_buckets
-from facedata.masks.evalset import write_mask_set
+from facedata.masks.evalset import published_max_coverage, write_mask_set
 
 from .common import user_errors
 
@@ -19,7 +19,18 @@ def masks_command(
     count: int = typer.Option(1000, "--count", help="Number of masks."),
     seed: int = typer.Option(0, "--seed", help="Seed; mask k depends on (seed, k) only."),
     min_coverage: float = typer.Option(0.0, "--min-coverage", help="Redraw masks below this."),
-    max_coverage: float = typer.Option(1.0, "--max-coverage", help="Redraw masks above this."),
+    max_coverage: float | None = typer.Option(
+        None,
+        "--max-coverage",
+        help="Redraw masks above this (default: the family's published evaluation rule, "
+        "see --eval-rule; else 1).",
+    ),
+    eval_rule: bool = typer.Option(
+        True,
+        "--eval-rule/--no-eval-rule",
+        help="Without --max-coverage, keep only masks the family's published evaluation sets "
+        "keep (lama-*: at most 50% hole, as LaMa's gen_mask_dataset.py).",
+    ),
     buckets: str = typer.Option(
         None,
         "--buckets",
@@ -31,7 +42,11 @@ def masks_command(
 ) -> None:
     """Write N masks (255 = hole) and masks.json: family, parameters, coverage, histogram."""
     with user_errors():
-        spec = MaskSpec(kind, min_coverage, max_coverage, max_tries)
+        if max_coverage is None:
+            max_coverage = published_max_coverage(kind) if eval_rule else 1.0
+        spec = MaskSpec(
+            kind, min_coverage=min_coverage, max_coverage=max_coverage, max_tries=max_tries
+        )
         index = write_mask_set(
             out,
             spec,

@@ -18,7 +18,7 @@ def preview_command(
         help="Build folder to preview, or the word `masks` (masks over the demo face) or "
         "`edits` (original | reference | edited label maps); a folder named so: ./masks.",
     ),
-    n: int = typer.Option(8, "--n", help="Number of samples (rows), or of masks."),
+    n: int = typer.Option(8, "--count", "--n", help="Number of samples (rows), or of masks."),
     out: Path = typer.Option(Path("preview.png"), "--out", help="Image file to write."),
     split: str = typer.Option(None, "--split", help="Only this split."),
     tile: int = typer.Option(160, "--tile", help="Tile side in pixels."),

@@ -13,7 +13,7 @@ def train_command(
     shards: Path = typer.Option(..., "--shards", help="Build folder (or folder of shards)."),
     out: Path = typer.Option(..., "--out", help="Run folder, e.g. runs/NAME."),
     size: int = typer.Option(256, "--size", help="Training resolution (power of two)."),
-    batch: int = typer.Option(8, "--batch", help="Batch size."),
+    batch: int = typer.Option(8, "--batch-size", "--batch", help="Batch size."),
     steps: int = typer.Option(100_000, "--steps", help="Total steps (resume continues to it)."),
     cnum: int = typer.Option(64, "--cnum", help="Generator width (SC-FEGAN: 64)."),
     lr: float = typer.Option(1e-4, "--lr", help="Adam learning rate of both networks."),

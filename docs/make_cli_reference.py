@@ -13,7 +13,7 @@ import typer
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cli.app import app  # noqa: E402
+from facedata.cli.app import app  # noqa: E402
 
 
 def commands(group, prefix: tuple[str, ...] = ()):

@@ -24,14 +24,17 @@ sys.path.insert(0, str(ROOT))
 
 from facedata.labels import CLASSES, PALETTE, colorize  # noqa: E402
 from facedata.preview.edits import edits_grid  # noqa: E402
-from facedata.preview.grid import COLUMNS, label, tile  # noqa: E402
+from facedata.preview.grid import label, tile, title_band  # noqa: E402
 from facedata.preview.masks import family_sheet  # noqa: E402
+from facedata.shards.fields import registered_specs  # noqa: E402
 from facedata.shards.reader import iter_samples  # noqa: E402
 
 SIZE = 256  # build side
 TILE = 112  # side of a tile in the figures
 #: Samples shown: three drawn faces of the train split and the photograph.
 SHOWN = ("demo-000000", "demo-000001", "demo-000002", "demo-astronaut")
+#: How each field is drawn.
+SPECS = registered_specs()
 #: Box colours of the components figure (RGB).
 BOX_COLOURS = {"l_eye": (255, 64, 64), "r_eye": (64, 160, 255), "nose": (255, 200, 0),
                "mouth": (0, 200, 100)}  # fmt: skip
@@ -53,23 +56,30 @@ def build_demo(out: Path) -> None:
 
 
 def grid(rows: list[list[np.ndarray]], titles: list[str] | None = None) -> np.ndarray:
-    """Concatenate rows of equal tiles; titles go on the first row's tiles."""
-    if titles:
-        rows = [[label(t, s) for t, s in zip(rows[0], titles)], *rows[1:]]
-    return np.concatenate([np.concatenate(r, axis=1) for r in rows], axis=0)
+    """Concatenate rows of equal tiles; titles go on a dark band above the first row."""
+    body = [np.concatenate(r, axis=1) for r in rows]
+    band = [title_band(titles, rows[0][0].shape[1])] if titles else []
+    return np.concatenate([*band, *body], axis=0)
+
+
+def show(field: str, value: np.ndarray, sample: dict, side: int = TILE) -> np.ndarray:
+    """A tile of ``value`` drawn as the field's spec says (patches as images or grey)."""
+    spec = SPECS[field]
+    style = spec.preview or ("image" if spec.kind == "image" else "gray")
+    return tile(value, side, style=style, under=sample["jpg"])
 
 
 def preview(samples: dict) -> np.ndarray:
     """What a build holds: one row per sample, one column per map (as `facedata preview`)."""
-    columns = [c for c in COLUMNS if c in samples[SHOWN[0]]]
-    rows = [[tile(c, samples[k][c], samples[k], TILE) for c in columns] for k in SHOWN]
+    columns = [c for c, spec in SPECS.items() if spec.preview and c in samples[SHOWN[0]]]
+    rows = [[show(c, samples[k][c], samples[k]) for c in columns] for k in SHOWN]
     return grid(rows, [c.removesuffix(".png") for c in columns])
 
 
 def fields_figure(
     samples: dict, fields: tuple[str, ...], titles: list[str], keys=SHOWN, side: int = TILE
 ) -> np.ndarray:
-    rows = [[tile(f, samples[k][f], samples[k], side) for f in fields] for k in keys]
+    rows = [[show(f, samples[k][f], samples[k], side) for f in fields] for k in keys]
     return grid(rows, titles)
 
 
@@ -92,9 +102,9 @@ def parsing_figure(samples: dict) -> np.ndarray:
     for key in ("demo-000000", "demo-astronaut"):
         s = samples[key]
         overlay = cv2.addWeighted(s["jpg"], 0.45, colorize(s["parsing.png"]), 0.55, 0)
-        labels = tile("parsing.png", s["parsing.png"], s, TILE)
-        rows.append([tile("jpg", s["jpg"], s, TILE), label(labels, s["json"]["maps"]["parsing"]),
-                     tile("jpg", overlay, s, TILE)])  # fmt: skip
+        labels = show("parsing.png", s["parsing.png"], s)
+        rows.append([show("jpg", s["jpg"], s), label(labels, s["json"]["maps"]["parsing"]),
+                     show("jpg", overlay, s)])  # fmt: skip
     return grid(rows)
 
 
@@ -105,13 +115,13 @@ def components_figure(samples: dict) -> np.ndarray:
     for key in ("demo-000000", "demo-astronaut"):
         s = samples[key]
         for image, kind in ((s["jpg"], "jpg"), (s["sketch.png"], "sketch.png")):
-            boxed = tile(kind, image, s, SIZE)
+            boxed = show(kind, image, s, SIZE)
             for part, info in s["json"]["components"].items():
                 x0, y0, x1, y1 = info["box"]
                 cv2.rectangle(boxed, (x0, y0), (x1 - 1, y1 - 1), BOX_COLOURS[part], 2)
-            row = [tile("jpg", boxed, s, TILE)]
-            row += [tile(kind, s[f"{part}.{kind}"], s, TILE) for part in BOX_COLOURS]
-            rows.append(row + [tile(kind, s[f"rest.{kind}"], s, TILE)])
+            row = [show("jpg", boxed, s)]
+            row += [show(f"{part}.{kind}", s[f"{part}.{kind}"], s) for part in BOX_COLOURS]
+            rows.append(row + [show(f"rest.{kind}", s[f"rest.{kind}"], s)])
     return grid(rows, ["boxes", *BOX_COLOURS, "rest"])
 
 

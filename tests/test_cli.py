@@ -8,7 +8,8 @@ import shutil
 import cv2
 from typer.testing import CliRunner
 
-from cli.app import app
+from facedata.cli.app import app
+from facedata.preview.grid import BAND
 
 runner = CliRunner()
 
@@ -32,8 +33,10 @@ def test_demo_build_inspect_preview(tmp_path):
     result = invoke("preview", out, "--n", 3, "--tile", 64, "--out", tmp_path / "p.png")
     assert result.exit_code == 0, result.output
     grid = cv2.imread(str(tmp_path / "p.png"))
-    # Default maps: image, parsing, face, hair, mask, sketch, colour and HOG glyphs.
-    assert grid.shape[:2] == (3 * 64, 8 * 64)
+    # Default maps: image, parsing, face, hair, mask, sketch, colour and HOG glyphs, under a
+    # dark band of titles.
+    assert grid.shape[:2] == (BAND + 3 * 64, 8 * 64)
+    assert grid[:BAND].mean() < 60
     # A second run resumes: nothing to rebuild.
     again = invoke("build", "--src", "demo", "--out", out, "--size", 96, "--no-progress")
     assert "0 shards built, 3 already complete" in again.output

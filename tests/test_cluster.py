@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.app import app
+from facedata.cli.app import app
 from facedata.device import task_device
 from facedata.errors import ClusterError
 from facedata.pipeline import BuildConfig, build
@@ -202,7 +202,7 @@ def test_ray_asks_for_num_gpus():
 
 
 def test_cluster_libraries_log_info_only_with_verbose(tmp_path, demo_tree):
-    command = [sys.executable, "-m", "cli", "build", "--src", "celebamask-hq", "--root",
+    command = [sys.executable, "-m", "facedata", "build", "--src", "celebamask-hq", "--root",
                str(demo_tree), "--out", str(tmp_path / "out"), "--backend", "dask",
                "--workers", "1", "--maps", "parsing", "--size", "64", "--no-progress"]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
@@ -233,7 +233,7 @@ def test_ray_without_the_token_is_one_message(tmp_path):
     try:
         address = f"127.0.0.1:{head.stdout.readline().strip()}"
         env = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_TOKEN"} | token
-        command = [sys.executable, "-m", "cli", "build", "--out", str(tmp_path / "out"),
+        command = [sys.executable, "-m", "facedata", "build", "--out", str(tmp_path / "out"),
                    "--backend", "ray", "--scheduler", address]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     finally:

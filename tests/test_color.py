@@ -3,19 +3,24 @@ the torch route against OpenCV, and the color/hog stages through a build."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
 import torch
+from skimage import data
 from typer.testing import CliRunner
 
-from cli.app import app
+from facedata.align.detect import LandmarkDetector
+from facedata.cli.app import app
 from facedata.errors import ConfigError
 from facedata.features.color import (
     BACKGROUNDS,
     SCFEGAN,
     Smoothing,
     _bilateral_torch,
+    _crops,
     _median_filter,
     color_map,
     fill_segments,
@@ -27,6 +32,7 @@ from facedata.pipeline.hog import HogConfig
 from facedata.pipeline.maps import resize_image, resize_labels
 from facedata.shards.reader import iter_samples, load_manifest
 from facedata.sources import SourceConfig, get_source
+from tests.color_reference import LARGE, photo_case, segment_errors
 
 RNG = np.random.default_rng(19)
 
@@ -45,6 +51,12 @@ def faces(demo_tree):
         sample = source.load(ref)
         out.append((resize_image(sample.image, 512), resize_labels(sample.parsing, 512)))
     return out
+
+
+@pytest.fixture(scope="module")
+def astronaut_case():
+    """skimage's astronaut, aligned to 512 and parsed from its landmarks, as a build would."""
+    return photo_case(data.astronaut(), LandmarkDetector())
 
 
 def reference_medians(image: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
@@ -157,8 +169,10 @@ class TestSmoothing:
 
 class TestColorMap:
     def test_segments_hold_the_medians_of_the_smoothed_image(self, faces):
+        # Without the full-resolution crops for small segments (exact_below=0).
         image, labels = faces[0]
-        for smoothing in (Smoothing(), Smoothing(passes=5, factor=2, median_size=5)):
+        plain = Smoothing(exact_below=0)
+        for smoothing in (plain, Smoothing(passes=5, factor=2, median_size=5, exact_below=0)):
             got = color_map(image, labels, smoothing=smoothing)
             smoothed = smooth(image, smoothing=smoothing)
             for k, median in reference_medians(smoothed, labels).items():
@@ -170,13 +184,50 @@ class TestColorMap:
         image, labels = faces[1]
         for shape, factor in (((512, 512), 4), ((301, 187), 4), ((90, 77), 3)):
             im, lab = image[: shape[0], : shape[1]], labels[: shape[0], : shape[1]]
-            smoothing = Smoothing(factor=factor, passes=3)
+            smoothing = Smoothing(factor=factor, passes=3, exact_below=0)
             for background in BACKGROUNDS:
                 expanded = fill_segments(
                     smooth(im, smoothing=smoothing), lab, background=background
                 )
                 got = color_map(im, lab, smoothing=smoothing, background=background)
                 np.testing.assert_array_equal(got, expanded)
+
+    def test_small_segments_take_the_full_schedule(self, faces):
+        # A margin as large as the image: the crop is the whole image, so small segments get
+        # exactly the full-resolution schedule's medians, large ones the coarse grid's.
+        image, labels = faces[0]
+        smoothing = Smoothing(passes=3, exact_below=0.02, exact_margin=512)
+        got = color_map(image, labels, smoothing=smoothing)
+        coarse = reference_medians(smooth(image, smoothing=smoothing), labels)
+        full = reference_medians(smooth(image, smoothing=replace(smoothing, factor=1)), labels)
+        counts = np.bincount(labels.ravel())
+        small = [k for k in np.unique(labels) if counts[k] < 0.02 * labels.size]
+        assert small and len(small) < len(np.unique(labels))
+        for k in np.unique(labels):
+            expected = full[k] if k in small else coarse[k]
+            assert np.all(got[labels == k] == expected), k
+
+    def test_crops_grow_the_boxes_and_merge_overlaps(self):
+        labels = np.zeros((100, 100), np.uint8)
+        labels[10:20, 10:20], labels[25:30, 12:18], labels[80:90, 80:90] = 1, 2, 3
+        assert _crops(labels, np.array([1, 2, 3]), 5) == [
+            ((5, 35, 5, 25), [1, 2]),
+            ((75, 95, 75, 95), [3]),
+        ]
+        assert _crops(labels, np.array([3]), 15) == [((65, 100, 65, 100), [3])]
+
+    def test_default_route_within_7_levels_on_a_real_photo(self, astronaut_case):
+        # docs/color.md: the promise for segments of at least 0.5% of the image.
+        image, labels = astronaut_case
+        errors, areas = segment_errors(
+            color_map(image, labels), color_map(image, labels, smoothing=SCFEGAN), labels
+        )
+        big = areas >= LARGE
+        assert errors[big].max() <= 7
+        # The grid alone errs more (up to 65 levels on other photos: docs/color.md).
+        unrefined = color_map(image, labels, smoothing=Smoothing(exact_below=0))
+        old, _ = segment_errors(unrefined, color_map(image, labels, smoothing=SCFEGAN), labels)
+        assert errors[big].sum() < old[big].sum()
 
     def test_fast_route_within_reported_tolerance_of_naive(self, faces):
         diffs, areas = [], []

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from cli.app import app
+from facedata.cli.app import app
 from facedata.errors import ConfigError
 from facedata.features.components import (
     COMPONENT_CLASSES,

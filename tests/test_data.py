@@ -8,7 +8,7 @@ import torch
 from torch.utils.data import DataLoader
 from typer.testing import CliRunner
 
-from cli.app import app
+from facedata.cli.app import app
 from facedata.data import ShardDataset, binary_array, export_folders, shard_urls
 from facedata.errors import ConfigError, MissingDataError
 from facedata.masks import MaskContext, make_mask

@@ -9,7 +9,7 @@ from edits_reference import dense_interpolation
 from scipy import ndimage
 from typer.testing import CliRunner
 
-from cli.app import app
+from facedata.cli.app import app
 from facedata.errors import ConfigError, MissingDataError
 from facedata.features.edits import (
     PARTS,

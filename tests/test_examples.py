@@ -17,6 +17,7 @@ def arguments(name: str, shards: Path, tmp: Path) -> list[str]:
     """Command-line arguments of each example: the shared demo build where it reads one."""
     return {
         "custom_folder.py": [],  # makes its own photo folder
+        "plugin_stage.py": [str(tmp / "shards")],
         "preview_masks.py": ["--out", str(tmp / "sheet.png"), "--size", "128", "--n", "2"],
         "read_with_hf_datasets.py": [str(shards)],
         "read_with_webdataset.py": [str(shards)],
@@ -27,6 +28,7 @@ def arguments(name: str, shards: Path, tmp: Path) -> list[str]:
 #: What each example must print when it worked.
 EXPECTED = {
     "custom_folder.py": "4 of 5 images written",
+    "plugin_stage.py": "verify: 25 samples, 0 problems",
     "preview_masks.py": "wrote",
     "read_with_hf_datasets.py": "torch: image (64, 64, 3), mask (64, 64)",
     "read_with_webdataset.py": "image     (8, 3, 64, 64) torch.float32",

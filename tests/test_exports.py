@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from cli.app import app
+from facedata.cli.app import app
 from facedata.data.exports import export_controlnet, export_hf, export_lama
 from facedata.data.exports.captions import NO_ATTRIBUTES, caption
 from facedata.data.exports.hf import column_name

@@ -10,11 +10,13 @@ from skimage.feature import hog as skimage_hog
 
 from facedata.features.hog import (
     cell_histograms,
+    float_type,
     glyph_image,
     hog,
     normalize_blocks,
     render_glyphs,
 )
+from tests.make_hog_golden import CELLS, OUT, sampled_orientations
 
 RNG = np.random.default_rng(6)
 
@@ -161,6 +163,56 @@ class TestGlyphs:
             render_glyphs(hist, shape=(31, 40))
         with pytest.raises(ValueError, match="at least 2x2"):
             render_glyphs(hist, pixels_per_cell=(1, 8))
+
+
+@pytest.fixture(scope="module")
+def golden():
+    with np.load(OUT) as stored:
+        return {key: stored[key] for key in stored.files}
+
+
+class TestGlyphFidelity:
+    """Glyph geometry against scikit-image's own drawing, stored in tests/data/hog_glyphs.npz."""
+
+    @pytest.mark.parametrize("cell", list(CELLS))
+    def test_every_segment_of_a_512_image_equals_skimage(self, golden, cell):
+        # Bin o of every cell holds 2**o, so each pixel lists the bins drawn through it.
+        for k, orientations in enumerate(sampled_orientations(cell)):
+            for strip in ("tall", "wide"):
+                expected = golden[f"{strip}-{cell}"][k]
+                n_rows, n_cols = expected.shape[0] // cell, expected.shape[1] // cell
+                bits = 2.0 ** np.arange(orientations)
+                hist = np.broadcast_to(bits, (n_rows, n_cols, orientations))
+                got = render_glyphs(hist, pixels_per_cell=(cell, cell), shape=expected.shape)
+                assert np.array_equal(got, expected), (strip, cell, orientations)
+
+    @pytest.mark.parametrize("cell, orientations", [(10, 9), (8, 11), (6, 9), (13, 17)])
+    def test_full_image_equals_skimage_where_shifted_stencils_failed(self, cell, orientations):
+        image = data.astronaut()[:512, :512]
+        options = {"orientations": orientations, "pixels_per_cell": (cell, cell)}
+        _, expected = skimage_hog(image, channel_axis=-1, visualize=True, **options)
+        hist = cell_histograms(image, channel_axis=-1, **options)
+        got = render_glyphs(hist, pixels_per_cell=(cell, cell), shape=image.shape[:2])
+        # skimage sums its histograms in a different order: rounding-level differences only.
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-9)
+
+    def test_dtype_policy_is_skimages(self):
+        image = data.camera()[:120, :136]
+        floats = data.camera()[:120, :136] / 255
+        cases = ((floats, np.float16, np.float32), (floats, np.float32, np.float32))
+        for source, dtype, out in (*cases, (image, np.uint8, np.float64)):
+            x = source.astype(dtype)
+            blocks, expected = skimage_hog(x, pixels_per_cell=(8, 8), visualize=True)
+            hist = cell_histograms(x)
+            assert hist.dtype == np.float64
+            assert hog(x).dtype == blocks.dtype == out
+            glyphs = render_glyphs(hist, shape=x.shape, dtype=float_type(x.dtype))
+            assert glyphs.dtype == expected.dtype == out
+            np.testing.assert_allclose(glyphs, expected, rtol=1e-5, atol=1e-6)
+        batch = torch.from_numpy(image[None].astype(np.float32))
+        assert hog(batch).dtype == torch.float32
+        glyphs = render_glyphs(cell_histograms(batch), dtype=float_type(batch.dtype))
+        assert glyphs.dtype == torch.float32
 
 
 class TestTorchRoute:

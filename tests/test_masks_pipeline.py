@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import cv2
 import numpy as np
@@ -10,11 +11,12 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from cli.app import app
+from facedata.cli.app import app
 from facedata.data import ShardDataset
 from facedata.errors import ConfigError
 from facedata.masks import MaskContext, MaskSpec, coverage, parse_buckets, unpack_masks
 from facedata.masks.evalset import EVAL_KEY, write_mask_set
+from facedata.masks.mixed import MixedMaskConfig
 from facedata.masks.online import OnlineMasks
 from facedata.pipeline.maps import MaskConfig
 from facedata.preview.masks import DEMO_KEY, coverage_histogram, demo_masks, mask_preview
@@ -61,8 +63,11 @@ def test_build_masks_round_trip_through_the_shard_reader(masked_build):
             assert np.array_equal(again, masks[k]) and info["family"] == item["family"]
     assert sum(i["in_range"] for s in samples for i in s["json"]["masks"]["items"]) >= 33
     manifest = load_manifest(masked_build)
+    # The family's resolved parameters too (issue 13 item 7): the mixture's weights.
+    family = json.loads(json.dumps(asdict(MixedMaskConfig())))
     assert manifest["stages"]["mask"] == {
         "kind": "mixed", "min_coverage": 0.1, "max_coverage": 0.6, "max_tries": 100, "count": 3,
+        "family": family,
     }  # fmt: skip
 
 

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from cli.app import app
+from facedata.cli.app import app
 from facedata.errors import BuildFailedError, ConfigError
 from facedata.io.lock import LOCK_NAME, FolderLock, FolderLockedError
 from facedata.pipeline import BuildConfig, build
@@ -82,7 +82,7 @@ CLI_WITH_WAIT = """
 import sys
 from facedata.pipeline import stages
 stages.STAGES["wait"] = "waiting_stage:Wait"
-from cli.app import app
+from facedata.cli.app import app
 app(sys.argv[1:])
 """
 
@@ -111,7 +111,7 @@ def test_a_second_build_into_the_same_folder_is_refused(tmp_path, demo_tree):
         # Same options, then another seed (which once mixed seed-0 and seed-1 shards).
         for extra in ((), ("--seed", "1")):
             second = subprocess.run(
-                [sys.executable, "-m", "cli", *build_args(demo_tree, out, *extra)],
+                [sys.executable, "-m", "facedata", *build_args(demo_tree, out, *extra)],
                 env=env, cwd=REPO, capture_output=True, text=True, timeout=300,
             )  # fmt: skip
             assert second.returncode == 1
@@ -292,20 +292,20 @@ def small_build(tmp_path_factory, demo_tree):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (("preview", "{out}", "--n", "0"), "--n must be an integer of at least 1, not 0"),
+        (("preview", "{out}", "--n", "0"), "--count must be an integer of at least 1, not 0"),
         (("preview", "{out}", "--tile", "0"), "--tile must be an integer of at least 16"),
         (("preview", "{out}", "--split", "bogus"), "split 'bogus' is not in"),
-        (("preview", "masks", "--n", "0"), "--n must be an integer of at least 1"),
+        (("preview", "masks", "--n", "0"), "--count must be an integer of at least 1"),
         (("preview", "masks", "--tile", "0"), "--tile must be an integer of at least 16"),
-        (("preview", "edits", "--shards", "{out}", "--n", "0"), "--n must be"),
+        (("preview", "edits", "--shards", "{out}", "--n", "0"), "--count must be"),
         (("train", "--shards", "{out}", "--out", "{tmp}/run", "--batch", "0"),
-         "--batch must be an integer of at least 1, not 0"),
+         "--batch-size must be an integer of at least 1, not 0"),
         (("train", "--shards", "{out}", "--out", "{tmp}/run", "--size", "100"),
          "--size must be a power of two"),
         (("train", "--shards", "{out}", "--out", "{tmp}/run", "--split", "bogus", "--no-vgg"),
          "split 'bogus' is not in"),
         (("evaluate", "--checkpoint", "{tmp}/c.pt", "--shards", "{out}", "--batch", "0"),
-         "--batch must be an integer of at least 1, not 0"),
+         "--batch-size must be an integer of at least 1, not 0"),
     ],
 )  # fmt: skip
 def test_bad_options_of_other_commands_are_one_line(tmp_path, small_build, args, message):

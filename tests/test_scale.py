@@ -87,7 +87,7 @@ def test_ray_gives_the_same_bytes(tmp_path, demo_tree, reference):
 
 def test_kill_9_at_several_points_then_resume(tmp_path, demo_tree, reference):
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "cli", "build", "--src", "celebamask-hq", "--root",
+    cmd = [sys.executable, "-m", "facedata", "build", "--src", "celebamask-hq", "--root",
            str(demo_tree), "--out", str(out), "--size", "96", "--shard-size", "3",
            "--maps", "parsing,face,hair,mask", "--workers", "1", "--no-progress"]  # fmt: skip
     env = os.environ | {"PYTHONPATH": str(REPO)}

@@ -308,7 +308,7 @@ class TestStage:
             stage.setup()
 
     def test_cli_explicit_hed_names_the_file_and_place(self, demo_tree, tmp_path):
-        from cli.app import app
+        from facedata.cli.app import app
 
         args = ["build", "--src", "celebamask-hq", "--root", str(demo_tree)]
         args += ["--out", str(tmp_path / "o"), "--maps", "sketch", "--sketch", "hed"]
@@ -317,7 +317,7 @@ class TestStage:
         assert str(weights.cache_dir() / "network-bsds500.pth") in result.output
 
     def test_cli_xdog_build(self, demo_tree, tmp_path):
-        from cli.app import app
+        from facedata.cli.app import app
 
         out = tmp_path / "o"
         args = ["build", "--src", "celebamask-hq", "--root", str(demo_tree), "--out", str(out)]

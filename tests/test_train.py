@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from typer.testing import CliRunner
 
-from cli.app import app
+from facedata.cli.app import app
 from facedata.errors import ConfigError, CorruptWeightsError, MissingWeightsError
 from facedata.train import Discriminator, Generator, TrainConfig, Trainer, metrics, train
 from facedata.train import losses as L
@@ -469,7 +469,7 @@ def test_train_runs_data_parallel_under_torchrun(training_build, tmp_path):
 
     run = tmp_path / "ddp"
     launch = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-              "--nproc-per-node", "2", "-m", "cli"]  # fmt: skip
+              "--nproc-per-node", "2", "-m", "facedata"]  # fmt: skip
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     for steps, extra in (("2", []), ("3", ["--resume"])):
         args = train_args(training_build, run, "--steps", steps, *extra)

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from cli.app import app
+from facedata.cli.app import app
 from facedata.pipeline import BuildConfig, build
 from facedata.shards.manifest import checksum
 from facedata.shards.verify import verify

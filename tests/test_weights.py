@@ -79,7 +79,7 @@ def test_a_weight_without_published_checksum_is_pinned_on_first_add(tmp_path, mo
 
 
 def test_weights_list_verifies_every_cached_file(tmp_path, monkeypatch, publish):
-    from cli.app import app
+    from facedata.cli.app import app
 
     monkeypatch.setitem(weights.REGISTRY, UNPUBLISHED.name, UNPUBLISHED)
     cache = weights.cache_dir()
@@ -148,7 +148,7 @@ def corrupt_cache(*names):
     [(("sketch",), "--sketch"), (("parsing",), "--parser")],
 )
 def test_a_corrupt_cached_network_stops_the_build_with_one_line(demo_tree, tmp_path, maps, option):
-    from cli.app import app
+    from facedata.cli.app import app
 
     corrupt_cache("hed-bsds500", "parsing-bisenet")
     out = tmp_path / "out"

@@ -7,18 +7,29 @@
 
 from __future__ import annotations
 
-from .convert import FIELDS, binary_array, hog_array, label_array, rgb_array, to_arrays
+from .convert import (
+    CONVERSIONS,
+    binary_array,
+    gray_array,
+    hog_array,
+    label_array,
+    lines_array,
+    rgb_array,
+    to_arrays,
+)
 from .dataset import ShardDataset, check_fields, shard_urls
 from .export import export_folders
 
 __all__ = [
-    "FIELDS",
+    "CONVERSIONS",
     "ShardDataset",
     "binary_array",
     "check_fields",
     "export_folders",
+    "gray_array",
     "hog_array",
     "label_array",
+    "lines_array",
     "rgb_array",
     "shard_urls",
     "to_arrays",

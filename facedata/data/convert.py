@@ -1,27 +1,29 @@
-"""Shard fields → tensors in the conventions of inpainting networks.
+"""Shard fields → arrays in the conventions of inpainting networks, chosen by the field's kind.
 
-| field          | name      | tensor                                   | resized with             |
-|----------------|-----------|------------------------------------------|--------------------------|
-| ``jpg``        | image     | (3, H, W) float32 in [-1, 1]             | area down / cubic up     |
-| ``color.png``  | color     | (3, H, W) float32 in [-1, 1]             | area down / cubic up     |
-| ``mask.png``   | mask      | (1, H, W) float32, 1 = hole              | area, then >= 0.5        |
-| ``face.png``   | face      | (1, H, W) float32, 1 = face              | area, then >= 0.5        |
-| ``hair.png``   | hair      | (1, H, W) float32, 1 = hair              | area, then >= 0.5        |
-| ``sketch.png`` | sketch    | (1, H, W) float32, 1 = line              | area, then > 0           |
-| ``parsing.png``| parsing   | (H, W) int64, official ids 0-18          | nearest                  |
-| ``hog.npy``    | hog       | (bins, H/c, W/c) float32                 | not resized (per cell)   |
+Every field's :class:`~facedata.shards.fields.FieldSpec` names its kind and its tensor key
+(``jpg`` → ``image``, ``mask.png`` → ``mask``, ...); the kind fixes the conversion:
+
+| kind     | array                                | resized to ``size`` with          |
+|----------|--------------------------------------|-----------------------------------|
+| image    | (3, H, W) float32 in [-1, 1]         | area down / cubic up              |
+| binary   | (1, H, W) float32 {0, 1}, 1 = on     | area, then >= 0.5                 |
+| lines    | (1, H, W) float32 {0, 1}, 1 = line   | area, then > 0 (lines stay whole) |
+| gray     | (1, H, W) float32 in [0, 1]          | area down / cubic up              |
+| labels   | (H, W) int64 label ids               | nearest                           |
+| cells    | (bins, H/c, W/c) float32             | never (one value per cell)        |
+
+Fields whose shape does not follow ``--size`` (component patches) are never resized.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 
 from ..errors import ConfigError
-from ..pipeline.maps import resize_image, resize_labels
+from ..resize import resize_image, resize_labels
+from ..shards.fields import FieldSpec
 
 
 def rgb_array(rgb: np.ndarray, size: int | None = None) -> np.ndarray:
@@ -47,6 +49,18 @@ def binary_array(gray: np.ndarray, size: int | None = None, *, thin: bool = Fals
     return on[None].astype(np.float32)
 
 
+def lines_array(gray: np.ndarray, size: int | None = None) -> np.ndarray:
+    """:func:`binary_array` of a map of 1-pixel lines (``thin=True``)."""
+    return binary_array(gray, size, thin=True)
+
+
+def gray_array(gray: np.ndarray, size: int | None = None) -> np.ndarray:
+    """``(H, W)`` uint8 → ``(1, S, S)`` float32 in [0, 1] (``x / 255``)."""
+    if size is not None:
+        gray = resize_image(gray, size)
+    return (gray.astype(np.float32) / 255.0)[None]
+
+
 def label_array(labels: np.ndarray, size: int | None = None) -> np.ndarray:
     """``(H, W)`` uint8 label ids → ``(S, S)`` int64, resized with nearest neighbour."""
     if size is not None:
@@ -60,41 +74,47 @@ def hog_array(hog: np.ndarray, size: int | None = None) -> np.ndarray:
     return np.ascontiguousarray(hog.astype(np.float32).transpose(2, 0, 1))
 
 
-@dataclass(frozen=True)
-class FieldKind:
-    """How one shard field becomes an array: its output name and converter."""
-
-    name: str
-    convert: Callable[..., np.ndarray]
-
-
-FIELDS: dict[str, FieldKind] = {
-    "jpg": FieldKind("image", rgb_array),
-    "color.png": FieldKind("color", rgb_array),
-    "mask.png": FieldKind("mask", binary_array),
-    "face.png": FieldKind("face", binary_array),
-    "hair.png": FieldKind("hair", binary_array),
-    "sketch.png": FieldKind("sketch", partial(binary_array, thin=True)),
-    "parsing.png": FieldKind("parsing", label_array),
-    "hog.npy": FieldKind("hog", hog_array),
+#: Field kind → its conversion (``packed`` fields have none).
+CONVERSIONS: dict[str, Callable[[np.ndarray, int | None], np.ndarray]] = {
+    "image": rgb_array,
+    "binary": binary_array,
+    "lines": lines_array,
+    "gray": gray_array,
+    "labels": label_array,
+    "cells": hog_array,
 }
 
 
-def field_kind(field: str) -> FieldKind:
-    """The :class:`FieldKind` of a shard field; a clear error for fields without one."""
-    try:
-        return FIELDS[field]
-    except KeyError:
+def tensor_spec(field: str, specs: dict[str, FieldSpec]) -> FieldSpec:
+    """The spec of a field that converts to a tensor; a clear error for one that does not.
+
+    Raises
+    ------
+    ConfigError
+    """
+    spec = specs.get(field)
+    if spec is None or spec.tensor is None or spec.kind not in CONVERSIONS:
+        convertible = ", ".join(n for n, s in specs.items() if s.tensor and s.kind in CONVERSIONS)
         raise ConfigError(
-            f"no tensor conversion for field {field!r}; choose from {', '.join(FIELDS)} "
+            f"no tensor conversion for field {field!r}; choose from {convertible} "
             "(read other fields with facedata.shards.reader.iter_shard)"
-        ) from None
+        )
+    return spec
 
 
-def to_arrays(fields: dict[str, np.ndarray], size: int | None = None) -> dict[str, np.ndarray]:
-    """Convert decoded shard fields (``{"jpg": rgb, "mask.png": gray, ...}``) by the table."""
+def to_arrays(
+    fields: dict[str, np.ndarray], size: int | None, specs: dict[str, FieldSpec]
+) -> dict[str, np.ndarray]:
+    """Convert decoded shard fields (``{"jpg": rgb, "mask.png": gray, ...}``) by their specs.
+
+    Returns
+    -------
+    dict
+        Tensor key (``spec.tensor``) → array; fields whose shape does not follow the build's
+        size keep theirs.
+    """
     arrays = {}
     for field, value in fields.items():
-        kind = field_kind(field)
-        arrays[kind.name] = kind.convert(value, size)
+        spec = tensor_spec(field, specs)
+        arrays[spec.tensor] = CONVERSIONS[spec.kind](value, size if spec.side == 1 else None)
     return arrays

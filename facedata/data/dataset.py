@@ -28,6 +28,7 @@ from ..errors import ConfigError, CorruptShardError, MissingDataError
 from ..masks import MaskContext, MaskSpec
 from ..seeding import sample_rng
 from ..shards.codec import decode
+from ..shards.fields import specs_for_shards
 from ..shards.reader import (
     MANIFEST,
     Handler,
@@ -37,7 +38,7 @@ from ..shards.reader import (
     manifest_entries,
     shard_paths,
 )
-from .convert import field_kind, to_arrays
+from .convert import tensor_spec, to_arrays
 from .distributed import Share, SharedInt, node_info, slot_share
 
 MASK_MODES = ("stored", "fresh")
@@ -208,9 +209,11 @@ class ShardDataset(IterableDataset):
             raise ConfigError(f"epoch_length must be a positive sample count, got {epoch_length}")
         make_handler(handler)  # an unknown policy fails here, not in a worker
         self.fields = tuple(f for f in fields if not (masks == "fresh" and f == "mask.png"))
-        for field in self.fields:
-            field_kind(field)
         self.urls = shard_urls(urls_or_dir, split)
+        # The build's own field specs (plugin fields included) say how each field converts.
+        self.specs = specs_for_shards(self.urls)
+        for field in self.fields:
+            tensor_spec(field, self.specs)
         check_fields(self.urls, self.fields)
         self.entries = _manifest_entries(self.urls)
         self.rank, self.world_size = node_info(rank, world_size)
@@ -337,7 +340,7 @@ class ShardDataset(IterableDataset):
                 decoded[field] = decode(field, raw[field])
             except CorruptShardError as exc:
                 raise CorruptShardError(f"{where}: {exc}") from exc
-        arrays = to_arrays({f: decoded[f] for f in self.fields}, self.size)
+        arrays = to_arrays({f: decoded[f] for f in self.fields}, self.size, self.specs)
         item: dict[str, Any] = {"__key__": key}
         item.update((name, torch.from_numpy(a)) for name, a in arrays.items())
         if self.masks == "fresh":

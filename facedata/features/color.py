@@ -11,8 +11,10 @@ one median per segment survives, the smoothing can run on a coarser grid: with
 ``Smoothing.factor = f`` the median filter runs at full resolution, the bilateral passes run on
 every ``f``-th pixel of every ``f``-th row (diameter and ``sigma_space`` divided by ``f``, the
 same ``sigma_color``), and each pixel reads the smoothed value of its ``f x f`` block.
-``factor=1`` is SC-FEGAN's own full-resolution schedule (:data:`SCFEGAN`). docs/color.md gives
-the measured speed and the per-segment colour differences between the two.
+``factor=1`` is SC-FEGAN's own full-resolution schedule (:data:`SCFEGAN`). The grid samples thin
+parts such as eyes and brows too sparsely, so segments under ``Smoothing.exact_below`` of the
+image take their median from the full schedule run on a crop around them. docs/color.md gives
+the measured speed and the per-segment colour differences on real photographs.
 
 Every function takes one image as a numpy array (smoothed with OpenCV) or a batch as a torch
 tensor on any device (smoothed by a bilateral filter that reproduces OpenCV's window, weights
@@ -37,6 +39,10 @@ from .arrays import cast, like, namespace
 
 #: How the segments of label 0 (background) are filled.
 BACKGROUNDS = ("median", "zero")
+#: Default :attr:`Smoothing.exact_below` and :attr:`Smoothing.exact_margin` (docs/color.md
+#: gives the real-photo measurements they come from).
+EXACT_BELOW = 0.04
+EXACT_MARGIN = 16
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,15 @@ class Smoothing:
         Bilateral spatial sigma in full-resolution pixels.
     factor : int
         Grid step of the bilateral passes; 1 = full resolution (SC-FEGAN's schedule).
+    exact_below : float
+        With ``factor > 1``, segments covering less than this fraction of the image take
+        their median from SC-FEGAN's full-resolution schedule run on a crop around them
+        (the coarse grid samples thin parts such as eyes and brows too sparsely); 0 turns
+        it off.
+    exact_margin : int
+        Pixels added around such segments' bounding box for the crop (overlapping crops are
+        merged). The bilateral passes see this much context; the full schedule's influence
+        reaches further, so the crop's colours are close to, not equal to, the full ones.
     """
 
     median_size: int = 3
@@ -66,6 +81,8 @@ class Smoothing:
     sigma_color: float = 30.0
     sigma_space: float = 30.0
     factor: int = 4
+    exact_below: float = EXACT_BELOW
+    exact_margin: int = EXACT_MARGIN
 
     def __post_init__(self) -> None:
         if self.median_size < 1 or self.median_size % 2 == 0:
@@ -74,6 +91,11 @@ class Smoothing:
             raise ConfigError(
                 "passes must be >= 0, diameter and factor >= 1; got "
                 f"passes={self.passes}, diameter={self.diameter}, factor={self.factor}"
+            )
+        if not 0 <= self.exact_below <= 1 or self.exact_margin < 0:
+            raise ConfigError(
+                "exact_below must be in [0, 1] and exact_margin >= 0; got "
+                f"exact_below={self.exact_below}, exact_margin={self.exact_margin}"
             )
         if not (self.sigma_color > 0 and self.sigma_space > 0):
             raise ConfigError(
@@ -127,10 +149,23 @@ def color_map(
     [[0, 0, 0], [200, 200, 200]]
     """
     s = smoothing
-    if isinstance(image, np.ndarray) and s.passes > 0 and s.factor > 1:
-        _check_fill(image, labels, background)
-        return _fill_from_grid(_smooth_grid(image, s), labels, s.factor, background=background)
-    return fill_segments(smooth(image, smoothing=smoothing), labels, background=background)
+    if s.passes == 0 or s.factor == 1:
+        return fill_segments(smooth(image, smoothing=s), labels, background=background)
+    _check_fill(image, labels, background)
+    _check_image(image)
+    xp = namespace(image)
+    median = _median_filter(image, s.median_size)
+    grid = _bilateral_grid(median, s)
+    n_labels = int(labels.max()) + 1
+    if xp is np:
+        table, segment = _grid_table(grid, labels, s.factor, n_labels), labels
+    else:
+        table, segment = _segment_table(_expand(grid, s.factor, image.shape[-3:-1]), labels)
+    if s.exact_below > 0:
+        _refine_small_segments(table, median, labels, s, n_labels)
+    if background == "zero":
+        table[::n_labels] = 0
+    return table[segment]
 
 
 def smooth(image: Any, *, smoothing: Smoothing = Smoothing()) -> Any:
@@ -160,10 +195,14 @@ def smooth(image: Any, *, smoothing: Smoothing = Smoothing()) -> Any:
 def _smooth_grid(image: Any, s: Smoothing) -> Any:
     """The median filter, then the bilateral passes on every ``s.factor``-th pixel."""
     _check_image(image)
-    x = _median_filter(image, s.median_size)
+    return _bilateral_grid(_median_filter(image, s.median_size), s)
+
+
+def _bilateral_grid(median: Any, s: Smoothing) -> Any:
+    """The bilateral passes of ``s`` on every ``s.factor``-th pixel of a median-filtered image."""
     offset = s.factor // 2
     return _bilateral(
-        x[..., offset :: s.factor, offset :: s.factor, :],
+        median[..., offset :: s.factor, offset :: s.factor, :],
         diameter=s.grid_diameter,
         sigma_color=s.sigma_color,
         sigma_space=s.sigma_space / s.factor,
@@ -193,20 +232,96 @@ def fill_segments(image: Any, labels: Any, *, background: str = "median") -> Any
         count), rounded half to even.
     """
     _check_fill(image, labels, background)
+    n_labels = int(labels.max()) + 1
+    table, segment = _segment_table(image, labels)
+    if background == "zero":
+        table[::n_labels] = 0
+    return table[segment]
+
+
+def _segment_table(image: Any, labels: Any) -> tuple[Any, Any]:
+    """Per-segment medians of an image or batch, and every pixel's segment id.
+
+    Returns the ``(B * n_labels, C)`` uint8 table (image ``b``'s label ``k`` at row
+    ``b * n_labels + k``; ``B`` is 1 for a numpy image) and the ids, shaped like ``labels``.
+    """
     xp = namespace(image)
-    single = xp is np
-    batch = image[None] if single else image
+    batch = image[None] if xp is np else image
     n_images, n_channels = batch.shape[0], batch.shape[-1]
     n_labels = int(labels.max()) + 1
     # Segment id of every pixel, unique across the batch.
     segment = cast(labels, xp.int64).reshape(n_images, -1)
-    segment = (segment + like(np.arange(n_images)[:, None] * n_labels, segment)).reshape(-1)
+    segment = segment + like(np.arange(n_images)[:, None] * n_labels, segment)
     pixels = cast(batch, xp.int64).reshape(-1, n_channels)
-    table = _median_table(segment, pixels, n_images * n_labels)
-    if background == "zero":
-        table[::n_labels] = 0
-    filled = table[segment].reshape(batch.shape)
-    return filled[0] if single else filled
+    table = _median_table(segment.reshape(-1), pixels, n_images * n_labels)
+    return table, segment.reshape(labels.shape)
+
+
+def _refine_small_segments(
+    table: Any, median: Any, labels: Any, s: Smoothing, n_labels: int
+) -> None:
+    """Replace, in ``table``, the medians of segments under ``s.exact_below`` of the image by
+    those of the full-resolution schedule run on crops around them (in place).
+
+    ``median`` is the median-filtered image (or batch) and ``table`` has a row per (image,
+    label) as :func:`_segment_table` lays it out.
+    """
+    xp = namespace(median)
+    single = xp is np
+    maps = labels[None] if single else labels
+    host = maps if single else maps.cpu().numpy()
+    limit = s.exact_below * host.shape[1] * host.shape[2]
+    for b, label_map in enumerate(host):
+        counts = np.bincount(label_map.ravel(), minlength=n_labels)
+        small = np.flatnonzero((counts > 0) & (counts < limit))
+        for (y0, y1, x0, x1), members in _crops(label_map, small, s.exact_margin):
+            crop = median[y0:y1, x0:x1] if single else median[b : b + 1, y0:y1, x0:x1]
+            smoothed = _bilateral(
+                crop,
+                diameter=s.diameter,
+                sigma_color=s.sigma_color,
+                sigma_space=s.sigma_space,
+                passes=s.passes,
+            )
+            segment = cast(maps[b, y0:y1, x0:x1], xp.int64).reshape(-1)
+            values = cast(smoothed, xp.int64).reshape(-1, smoothed.shape[-1])
+            crop_table = _median_table(segment, values, n_labels)
+            rows = like(np.asarray(members), crop_table)
+            table[b * n_labels + rows] = crop_table[rows]
+
+
+def _crops(
+    labels: np.ndarray, segments: np.ndarray, margin: int
+) -> list[tuple[tuple[int, int, int, int], list[int]]]:
+    """``((y0, y1, x0, x1), segments)``: each segment's bounding box grown by ``margin`` and
+    clipped to the image, overlapping boxes merged (the face's parts share one crop)."""
+    height, width = labels.shape
+    boxes = []
+    for k in segments.tolist():
+        at = labels == k
+        rows, cols = np.flatnonzero(at.any(1)), np.flatnonzero(at.any(0))
+        box = (
+            max(0, int(rows[0]) - margin),
+            min(height, int(rows[-1]) + 1 + margin),
+            max(0, int(cols[0]) - margin),
+            min(width, int(cols[-1]) + 1 + margin),
+        )
+        boxes.append((box, [k]))
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                (a, ka), (c, kc) = boxes[i], boxes[j]
+                if a[0] < c[1] and c[0] < a[1] and a[2] < c[3] and c[2] < a[3]:
+                    union = (min(a[0], c[0]), max(a[1], c[1]), min(a[2], c[2]), max(a[3], c[3]))
+                    boxes[i] = (union, ka + kc)
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return boxes
 
 
 def _check_fill(image: Any, labels: Any, background: str) -> None:
@@ -242,8 +357,9 @@ def _median_table(segment: Any, values: Any, n_segments: int, weights: Any = Non
     return cast(xp.stack(medians, -1), xp.uint8)
 
 
-def _fill_from_grid(grid: np.ndarray, labels: np.ndarray, factor: int, *, background: str):
-    """:func:`fill_segments` of ``_expand(grid, factor, labels.shape)``, without expanding.
+def _grid_table(grid: np.ndarray, labels: np.ndarray, factor: int, n_labels: int) -> np.ndarray:
+    """(n_labels, C) uint8: the medians :func:`fill_segments` takes of
+    ``_expand(grid, factor, labels.shape)``, without expanding.
 
     Every pixel of a block reads the block's grid value, so a segment's values are the grid
     values of the blocks it touches, each as many times as it has pixels there: the
@@ -253,16 +369,12 @@ def _fill_from_grid(grid: np.ndarray, labels: np.ndarray, factor: int, *, backgr
     height, width = labels.shape
     rows = np.minimum(np.arange(height) // factor, grid.shape[0] - 1)
     cols = np.minimum(np.arange(width) // factor, grid.shape[1] - 1)
-    n_labels = int(labels.max()) + 1
     pair = ((rows[:, None] * grid.shape[1] + cols) * n_labels + labels).reshape(-1)
     counts = np.bincount(pair, minlength=grid.shape[0] * grid.shape[1] * n_labels)
     present = np.flatnonzero(counts)
     block, segment = present // n_labels, present % n_labels
     values = grid.reshape(-1, grid.shape[-1])[block].astype(np.int64)
-    table = _median_table(segment, values, n_labels, counts[present])
-    if background == "zero":
-        table[0] = 0
-    return table[labels]
+    return _median_table(segment, values, n_labels, counts[present])
 
 
 def _check_image(image: Any) -> None:

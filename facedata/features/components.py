@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..labels import LABEL
+from ..options import option
 
 #: Component names, in the order fields and metadata list them.
 COMPONENTS: tuple[str, ...] = ("l_eye", "r_eye", "nose", "mouth")
@@ -66,9 +67,9 @@ class ComponentSizes:
         Side of the mouth patch (192).
     """
 
-    eye: int = 128
-    nose: int = 160
-    mouth: int = 192
+    eye: int = option(128, group="--component-sizes")
+    nose: int = option(160, group="--component-sizes")
+    mouth: int = option(192, group="--component-sizes")
 
     def __post_init__(self) -> None:
         for name in ("eye", "nose", "mouth"):

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..labels import CLASSES, LABEL
+from ..options import option
 
 #: Parts :func:`move_part` moves, by name, with the classes each one carries along.
 PARTS: dict[str, tuple[int, ...]] = {
@@ -547,7 +548,7 @@ class EditConfig:
         Largest change of the lip gap in pixels.
     """
 
-    factor: tuple[float, float] = (0.25, 0.75)
+    factor: tuple[float, float] = option((0.25, 0.75), flag="--edit-factor")
     probability: float = 0.5
     hair: int = 12
     shift: int = 8

@@ -236,7 +236,7 @@ def edges(
     batch_size: int = 8,
     device: str | torch.device | None = None,
     amp: bool = True,
-) -> np.ndarray:
+) -> list[np.ndarray]:
     """HED edge probabilities of many images.
 
     Images are grouped by size and run in batches of up to ``batch_size`` under
@@ -259,9 +259,9 @@ def edges(
 
     Returns
     -------
-    ndarray
-        ``(N, H, W)`` float32 in [0, 1]. When sizes differ, a length-``N`` object array whose
-        items are the ``(H_i, W_i)`` float32 maps (``result[i]`` works the same either way).
+    list of ndarray
+        One ``(H_i, W_i)`` float32 map in [0, 1] per image, in input order, whatever the
+        sizes (``np.stack`` them when they share one).
 
     Raises
     ------
@@ -298,11 +298,4 @@ def edges(
                 probs = model(x)[:, 0].float().cpu().numpy()
                 for i, p in zip(chunk, probs):
                     out[i] = p
-    if not out:
-        return np.zeros((0, 0, 0), np.float32)
-    if len({p.shape for p in out}) == 1:
-        return np.stack(out)
-    ragged = np.empty(len(out), dtype=object)
-    for i, p in enumerate(out):
-        ragged[i] = p
-    return ragged
+    return out

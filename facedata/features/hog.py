@@ -19,6 +19,11 @@ Every function takes a numpy array (one image) or a torch tensor (a batch, on an
 returns the same kind: one vectorised implementation serves the CPU build and GPU batches.
 Pixels outside the last whole cell are ignored, as in scikit-image.
 
+Dtypes follow scikit-image: :func:`hog` returns float32 for float16 and float32 images and
+float64 for all others (:func:`float_type`); :func:`cell_histograms` are float64 whatever the
+input; :func:`render_glyphs` draws in ``hist``'s dtype or the one it is given, so
+``render_glyphs(hist, dtype=float_type(image.dtype))`` has the dtype of ``visualize=True``.
+
 References
 ----------
 N. Dalal and B. Triggs, "Histograms of Oriented Gradients for Human Detection", CVPR 2005.
@@ -28,7 +33,6 @@ scikit-image, ``skimage/feature/_hog.py`` and ``_hoghistogram.pyx``.
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any
 
 import numpy as np
@@ -76,10 +80,11 @@ def hog(
 
     Returns
     -------
-    (n_blocks_row, n_blocks_col, b_row, b_col, orientations) float64 ndarray
-        Normalised blocks, with ``n_blocks = M // c - b + 1`` along each axis; a tensor with a
-        leading batch axis for tensor input. With ``feature_vector`` the last five axes are
-        flattened.
+    (n_blocks_row, n_blocks_col, b_row, b_col, orientations) ndarray
+        Normalised blocks, with ``n_blocks = M // c - b + 1`` along each axis, in
+        :func:`float_type` of the image's dtype (scikit-image's policy: float32 for float16 and
+        float32 images, float64 otherwise); a tensor with a leading batch axis for tensor
+        input. With ``feature_vector`` the last five axes are flattened.
 
     Raises
     ------
@@ -100,6 +105,7 @@ def hog(
         channel_axis=channel_axis,
     )
     blocks = normalize_blocks(hist, cells_per_block=cells_per_block, block_norm=block_norm)
+    blocks = cast(blocks, float_type(image.dtype))
     if feature_vector:
         return blocks.reshape(blocks.shape[:-5] + (-1,))
     return blocks
@@ -128,7 +134,8 @@ def cell_histograms(
         Bin ``o`` of a cell holds the sum of the gradient magnitudes of its pixels whose
         orientation lies in ``[o, o + 1) * 180 / orientations`` degrees, divided by the cell
         area: the mean magnitude per pixel, in the units of ``image`` (at most ``sqrt(2)``
-        times the image's value range). A tensor with a leading batch axis for tensor input.
+        times the image's value range). float64 for every input dtype, as scikit-image's
+        histograms are. A tensor with a leading batch axis for tensor input.
 
     Raises
     ------
@@ -231,14 +238,19 @@ def render_glyphs(
     *,
     pixels_per_cell: tuple[int, int] = (8, 8),
     shape: tuple[int, int] | None = None,
+    dtype: Any = None,
 ) -> Any:
     """The HOG glyph image that ``skimage.feature.hog(..., visualize=True)`` draws.
 
     Each cell gets one line segment per orientation bin through its centre, perpendicular to
     the bin's mid angle, of length ``2 * (min(pixels_per_cell) // 2 - 1)`` pixels; a pixel's
-    value is the sum of the histogram values of the segments through it. Every cell uses the
-    same segments, so the image is one matrix product of the histograms with the segment
-    stencils, instead of one ``draw.line`` call per cell and bin.
+    value is the sum of the histogram values of the segments through it. The end points are
+    scikit-image's, truncated from the image-wide coordinates: truncation does not commute
+    with the shift to another cell (``int(r * c + x)`` is not always ``r * c + int(x)`` in
+    floating point), so a few cell rows and columns get segments of their own. Cells that
+    share all their segments form a group, and each group's glyphs are one matrix product
+    of its histograms with its segment stencils, instead of one ``draw.line`` call per cell
+    and bin.
 
     Parameters
     ----------
@@ -249,16 +261,26 @@ def render_glyphs(
     shape : (int, int), optional
         Output height and width (at least ``R * c_row`` by ``K * c_col``), e.g. the image
         size; pixels outside the cells stay 0. Default: the cells' extent.
+    dtype : numpy or torch float dtype, optional
+        Dtype of the result; default ``hist``'s. scikit-image draws in the image's float type:
+        pass ``dtype=float_type(image.dtype)`` (float32 for float16 and float32 images,
+        float64 otherwise) for its dtype. The sums are made in float64 and then cast.
 
     Returns
     -------
     (..., H, W) ndarray or tensor
-        Same dtype as ``hist``, values >= 0 when ``hist`` is.
+        Of ``dtype``, values >= 0 when ``hist`` is.
 
     Raises
     ------
     ValueError
         For cells smaller than 2 pixels or a ``shape`` smaller than the cells.
+
+    Examples
+    --------
+    >>> glyphs = render_glyphs(np.ones((1, 1, 2)), pixels_per_cell=(4, 4))
+    >>> glyphs.astype(int).tolist()
+    [[0, 0, 0, 0], [0, 1, 0, 1], [0, 0, 2, 0], [0, 1, 0, 1]]
     """
     c_row, c_col = _pair(pixels_per_cell, "pixels_per_cell")
     if min(c_row, c_col) < 2:
@@ -271,16 +293,46 @@ def render_glyphs(
             f"shape {height}x{width} is smaller than the {n_rows * c_row}x{n_cols * c_col} "
             "pixels the cells cover"
         )
-    stencils = like(_glyph_stencils(n_orient, c_row, c_col), hist)
-    cells = cast(hist, stencils.dtype).reshape(-1, n_orient) @ stencils
+    xp = namespace(hist)
+    dtype = hist.dtype if dtype is None else dtype
+    values = cast(hist, xp.float64)
+    row_groups, col_groups, stencils = _glyph_groups(n_orient, n_rows, n_cols, c_row, c_col)
+    if len(stencils) == 1:
+        cells = values @ like(stencils[0, 0], values)
+    else:
+        cells = zeros(lead + (n_rows, n_cols, c_row * c_col), values)
+        for (i, j), stencil in stencils.items():
+            rows, cols = like(row_groups[i], values), like(col_groups[j], values)
+            at = (..., rows[:, None], cols[None, :], slice(None))
+            cells[at] = values[at] @ like(stencil, values)
     cells = cells.reshape(lead + (n_rows, n_cols, c_row, c_col)).swapaxes(-3, -2)
-    glyphs = cells.reshape(lead + (n_rows * c_row, n_cols * c_col))
-    glyphs = cast(glyphs, hist.dtype)
+    glyphs = cast(cells.reshape(lead + (n_rows * c_row, n_cols * c_col)), dtype)
     if (height, width) == glyphs.shape[-2:]:
         return glyphs
     out = zeros(lead + (height, width), glyphs)
     out[..., : n_rows * c_row, : n_cols * c_col] = glyphs
     return out
+
+
+def float_type(dtype: Any) -> Any:
+    """The float dtype scikit-image computes HOG in for images of ``dtype``.
+
+    float32 for float16 and float32 (and torch's bfloat16), float64 for every other dtype
+    (integers included), as ``skimage.util.dtype._supported_float_type``: :func:`hog`
+    returns it, and ``render_glyphs(..., dtype=float_type(image.dtype))`` draws in it.
+
+    Examples
+    --------
+    >>> float_type(np.dtype(np.float32)), float_type(np.dtype(np.uint8))
+    (dtype('float32'), dtype('float64'))
+    """
+    if type(dtype).__module__.startswith("torch"):
+        import torch
+
+        low = (torch.float16, torch.bfloat16, torch.float32)
+        return torch.float32 if dtype in low else torch.float64
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float32) if dtype in (np.float16, np.float32) else np.dtype(np.float64)
 
 
 def glyph_image(glyphs: Any) -> Any:
@@ -432,27 +484,42 @@ def _cell_index(n_rows: int, n_cols: int, c_row: int, c_col: int, n_bins: int) -
 
 
 @functools.lru_cache(maxsize=16)
-def _glyph_stencils(orientations: int, c_row: int, c_col: int) -> np.ndarray:
-    """(orientations, c_row * c_col) float64: 1 on the pixels of each bin's segment.
+def _glyph_groups(
+    orientations: int, n_rows: int, n_cols: int, c_row: int, c_col: int
+) -> tuple[list[np.ndarray], list[np.ndarray], dict[tuple[int, int], np.ndarray]]:
+    """Cells grouped by their segments: the cell rows of each row group, the cell columns of
+    each column group, and per (row group, column group) the (orientations, c_row * c_col)
+    float64 stencil that is 1 on each bin's segment.
 
-    The segment end points are those of scikit-image's ``visualize`` (truncated to int); every
-    coordinate is positive, so truncation commutes with the shift to any cell.
+    The end points are scikit-image's: ``int(centre - dc)`` and so on, on the image-wide centre
+    coordinates, with its numpy float64 trigonometry. A segment's row ends depend only on the
+    cell row and its column ends only on the cell column, so rows (columns) with the same
+    cell-relative ends for every bin form a group; usually there is one of each.
     """
     radius = min(c_row, c_col) // 2 - 1
-    centre_row, centre_col = c_row // 2, c_col // 2
-    stencils = np.zeros((orientations, c_row, c_col))
-    for o in range(orientations):
-        mid = math.pi * (o + 0.5) / orientations
-        d_row, d_col = radius * math.sin(mid), radius * math.cos(mid)
-        rr, cc = _line(
-            int(centre_row - d_col),
-            int(centre_col + d_row),
-            int(centre_row + d_col),
-            int(centre_col - d_row),
-        )
-        stencils[o, rr, cc] = 1.0
-    stencils.flags.writeable = False
-    return stencils.reshape(orientations, c_row * c_col)
+    mid = np.pi * (np.arange(orientations) + 0.5) / orientations
+    d_row, d_col = radius * np.sin(mid), radius * np.cos(mid)
+    top = np.arange(n_rows)[:, None] * c_row
+    left = np.arange(n_cols)[:, None] * c_col
+    # Truncation towards zero, like int() (every coordinate is positive); then cell-relative.
+    row_ends = np.stack([top + c_row // 2 - d_col, top + c_row // 2 + d_col], -1)
+    col_ends = np.stack([left + c_col // 2 + d_row, left + c_col // 2 - d_row], -1)
+    row_ends = row_ends.astype(np.int64) - top[..., None]
+    col_ends = col_ends.astype(np.int64) - left[..., None]
+    row_kinds, row_of = np.unique(row_ends, axis=0, return_inverse=True)
+    col_kinds, col_of = np.unique(col_ends, axis=0, return_inverse=True)
+    stencils = {}
+    for i, rows in enumerate(row_kinds.tolist()):
+        for j, cols in enumerate(col_kinds.tolist()):
+            stencil = np.zeros((orientations, c_row, c_col))
+            for o, ((r0, r1), (c0, c1)) in enumerate(zip(rows, cols)):
+                rr, cc = _line(r0, c0, r1, c1)
+                stencil[o, rr, cc] = 1.0
+            stencil.flags.writeable = False
+            stencils[i, j] = stencil.reshape(orientations, c_row * c_col)
+    row_groups = [np.flatnonzero(row_of.ravel() == i) for i in range(len(row_kinds))]
+    col_groups = [np.flatnonzero(col_of.ravel() == j) for j in range(len(col_kinds))]
+    return row_groups, col_groups, stencils
 
 
 def _line(r0: int, c0: int, r1: int, c1: int) -> tuple[list[int], list[int]]:

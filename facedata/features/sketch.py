@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError
+from ..options import option
 
 #: CLAHE clip limit used when CLAHE is switched on.
 CLAHE_CLIP = 2.0
@@ -71,13 +72,13 @@ class SketchStyle:
         short fragments are texture and noise, about a fifth of its line pixels otherwise.
     """
 
-    clahe_clip: float | None = None
+    clahe_clip: float | None = option(None, switch=("--clahe/--no-clahe", CLAHE_CLIP))
     nms_sigma: float | None = 2.0
     threshold: float = 25 / 255
     thin: bool = True
     min_pixels: int = 10
     smooth_sigma: float = 1.5
-    width_jitter: int = 0
+    width_jitter: int = option(0, flag="--stroke-jitter")
     xdog_sigma: float = 1.4
     xdog_lines: tuple[float, float] = (0.015, 0.10)
     xdog_fragment: int = 20

@@ -27,6 +27,22 @@ EVAL_KEY = "eval"
 INDEX = "masks.json"
 
 
+def published_max_coverage(kind: str) -> float:
+    """The largest hole fraction a family's published evaluation sets keep.
+
+    LaMa's ``bin/gen_mask_dataset.py`` drops masks covering more than ``max_tamper_area``
+    (0.5 in every ``random_*`` config): :attr:`LamaMaskConfig.eval_max_coverage` for the
+    ``lama-*`` kinds. Other families publish no such rule: 1.
+
+    Examples
+    --------
+    >>> published_max_coverage("lama-thick"), published_max_coverage("deepfill")
+    (0.5, 1.0)
+    """
+    config = FAMILIES[kind][1] if kind in FAMILIES else None
+    return float(getattr(config, "eval_max_coverage", 1.0))
+
+
 def family_params(kind: str) -> dict[str, dict]:
     """The default parameters a kind draws with: family → config as a dict (all of a mixture)."""
     kinds = [kind]

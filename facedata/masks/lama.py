@@ -1,8 +1,12 @@
 """LaMa's irregular-mask presets: thin, medium and thick, defined at 256 and 512.
 
 Reference: Suvorov et al., "Resolution-robust Large Mask Inpainting with Fourier
-Convolutions" (LaMa), WACV 2022, and its evaluation-mask configurations. A mask is either
-strokes or (with weight ``box_weight`` against 1 for strokes) random boxes.
+Convolutions" (LaMa), WACV 2022, and its evaluation-mask configurations
+(``configs/data_gen/random_*_{256,512}.yaml``, drawn by ``saicinpainting/training/data/masks.py``).
+A mask is either strokes or (with weight ``box_weight`` against 1 for strokes) random boxes.
+The generator is reproduced draw for draw in distribution, including the extra stroke its
+``cur_max_times`` formula allows; ``benchmarks/fidelity.py`` compares the coverage with
+samples of LaMa's own code.
 
 For other sizes the preset of the nearer reference size (256 below 362 px, 512 from there) is
 used with every pixel quantity (the 5 px and 10 px floors of width and length included)
@@ -30,7 +34,9 @@ class LamaMaskConfig:
     Attributes
     ----------
     min_strokes, max_strokes : (int, int)
-        Strokes per mask, uniform in ``[min, max]``.
+        The configs' ``min_times`` and ``max_times``. LaMa draws the stroke count uniform in
+        ``[min, max + 1]``: its ``cur_max_times = int(min + 1 + (max - min) * coef)`` (coef 1
+        outside training ramps) is then passed to ``randint(min, cur_max_times + 1)``.
     min_width, max_width : (int, int)
         Stroke width is ``min_width + rand(max_width)`` pixels.
     min_length, max_length : (int, int)
@@ -51,6 +57,10 @@ class LamaMaskConfig:
         Pixels kept free at the border.
     sizes : (int, int)
         The reference sizes of the pairs.
+    eval_max_coverage : float
+        LaMa's evaluation sets (``bin/gen_mask_dataset.py``, ``max_tamper_area``) drop masks
+        covering more than this; ``facedata masks`` applies it by default, builds do not (LaMa
+        trains on the raw generator).
     """
 
     min_strokes: Pair = (4, 4)
@@ -68,6 +78,7 @@ class LamaMaskConfig:
     max_boxes: Pair = (5, 5)
     box_margin: Pair = (0, 0)
     sizes: Pair = (256, 512)
+    eval_max_coverage: float = 0.5
 
 
 #: The presets of the reference table. Box counts and margins are not in the paper; they
@@ -109,7 +120,8 @@ def lama_strokes(
     Each stroke starts at a uniform pixel and draws ``1 + randint(max_segments)`` connected
     segments of length ``a + randint(b)`` with ``(a, b) = length_range``, width
     ``c + randint(d)`` with ``(c, d) = width_range``, and direction ``0.01 + randint(max_angle)``
-    radians (``2 pi -`` that on even strokes); each end is clipped to the image.
+    radians (``2 pi -`` that on even strokes). As in LaMa, each end is truncated to integer
+    pixels (towards zero) and then clipped to ``[0, width] x [0, height]``.
     """
     height, width = mask.shape
     segments = 1 + rng.integers(max_segments, size=count)
@@ -124,12 +136,13 @@ def lama_strokes(
     dx, dy = (lengths * np.sin(angles)).tolist(), (lengths * np.cos(angles)).tolist()
     j = 0
     for i in range(count):
-        x, y = float(starts[i, 0]), float(starts[i, 1])
+        x, y = int(starts[i, 0]), int(starts[i, 1])
         for _ in range(int(segments[i])):
-            # Each end is clipped before the next segment starts from it (sequential).
-            nx, ny = min(max(x + dx[j], 0.0), width), min(max(y + dy[j], 0.0), height)
+            # Each end is truncated and clipped before the next segment starts from it, so
+            # this is sequential; int() truncates towards zero like LaMa's astype(int32).
+            nx, ny = min(max(int(x + dx[j]), 0), width), min(max(int(y + dy[j]), 0), height)
             # Thick OpenCV lines have round caps, as in LaMa (which also draws with cv2.line).
-            cv2.line(mask, (round(x), round(y)), (round(nx), round(ny)), 1, brushes[j])
+            cv2.line(mask, (x, y), (nx, ny), 1, brushes[j])
             x, y, j = nx, ny, j + 1
 
 
@@ -186,7 +199,8 @@ def lama_mask(
             margin=round(config.box_margin[i] * scale),
         )
     else:
-        count = int(rng.integers(config.min_strokes[i], config.max_strokes[i] + 1))
+        # LaMa's randint(min, cur_max_times + 1) with cur_max_times = max + 1.
+        count = int(rng.integers(config.min_strokes[i], config.max_strokes[i] + 2))
         lama_strokes(
             mask,
             rng,

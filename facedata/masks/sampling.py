@@ -8,10 +8,12 @@ from that same generator, so any sample's masks can be regenerated alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
+from ..options import option
 from ..seeding import sample_rng
 from .base import MaskContext
 from .bounds import CoverageRange, draw_within
@@ -31,12 +33,18 @@ class MaskSpec:
     max_tries : int
         Masks drawn at most per accepted one; when none falls in range, the closest is kept
         and flagged ``in_range: False``.
+    family : dataclass or None
+        The family's own parameters (its ``…MaskConfig``: stroke counts, widths, box sizes);
+        ``None`` resolves to the family's defaults, so a build's manifest records what drew
+        its masks.
     """
 
     kind: str = "scfegan"
-    min_coverage: float = 0.0
-    max_coverage: float = 1.0
+    min_coverage: float = option(0.0, flag="--min-coverage")
+    max_coverage: float = option(1.0, flag="--max-coverage")
     max_tries: int = 100
+    # Which parameters exist depends on the kind, so they are set in Python, not as flags.
+    family: Any = option(None, cli=False)
 
     def __post_init__(self) -> None:
         if self.kind not in FAMILIES:
@@ -46,6 +54,14 @@ class MaskSpec:
         if self.max_tries < 1:
             raise ConfigError(f"max_tries must be at least 1, got {self.max_tries}")
         CoverageRange(self.min_coverage, self.max_coverage)  # raises for bad bounds
+        default = FAMILIES[self.kind][1]
+        if self.family is None:
+            object.__setattr__(self, "family", default)
+        elif type(self.family) is not type(default):
+            raise ConfigError(
+                f"mask kind {self.kind!r} takes a {type(default).__name__} as its family "
+                f"config, not {type(self.family).__name__}"
+            )
 
     @property
     def target(self) -> CoverageRange:
@@ -79,7 +95,7 @@ class MaskSpec:
             ``family``, the family's info, ``coverage``, ``tries``, ``in_range``.
         """
         return draw_within(
-            lambda: make_mask(self.kind, height, width, rng, context),
+            lambda: make_mask(self.kind, height, width, rng, context, self.family),
             self.target if target is None else target,
             max_tries=self.max_tries,
         )

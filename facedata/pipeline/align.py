@@ -16,6 +16,7 @@ import numpy as np
 from ..align import LandmarkDetector, align_ffhq, ffhq_quad, transform_points, warp_labels
 from ..align.ffhq import frame_error, padded_fraction
 from ..errors import ConfigError, FacedataError
+from ..options import option
 from ..sample import Sample
 from .stages import Stage, guarded
 
@@ -68,16 +69,16 @@ class AlignConfig:
         detection must re-fit more closely). Default 0.6.
     """
 
-    method: str = "auto"
-    all_faces: bool = False
-    landmarks: bool = True
-    detect_size: int = 640
-    aligned_detect_size: int = 256
-    min_score: float = 0.3
+    method: str = option("auto", flag="--align")
+    all_faces: bool = option(False, flag="--all-faces")
+    landmarks: bool = option(True, flag="--landmarks")
+    detect_size: int = option(640, flag="--detect-size")
+    aligned_detect_size: int = option(256, flag="--aligned-detect-size")
+    min_score: float = option(0.3, flag="--min-face-score")
     predictor: str | None = None
-    min_face_size: int = 96
-    aligned_tolerance: float = 0.15
-    max_landmark_shift: float = 0.1
+    min_face_size: int = option(96, flag="--min-face-size")
+    aligned_tolerance: float = option(0.15, flag="--aligned-tolerance")
+    max_landmark_shift: float = option(0.1, flag="--max-landmark-shift")
     sure_score: float = 0.6
 
     def __post_init__(self):

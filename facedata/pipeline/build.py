@@ -33,6 +33,7 @@ from ..errors import BuildFailedError, ConfigError, FacedataError, OutputError
 from ..io.atomic import write_json_atomic, write_text_atomic
 from ..io.lock import LOCK_NAME, FolderLock
 from ..sample import Sample, SampleRef
+from ..shards.fields import FieldSpec
 from ..shards.manifest import CHECKSUM, checksum
 from ..shards.reader import MANIFEST
 from ..shards.writer import ShardWriter
@@ -44,9 +45,10 @@ from .fingerprint import InputChanges, option_changes, sample_digest
 from .network_process import collect_stats, network_processes
 from .networks import NetworkRuntime
 from .stages import (
-    STAGES,
+    ALWAYS,
     Stage,
     StageContext,
+    all_stages,
     default_configs,
     guarded,
     resolve_maps,
@@ -108,21 +110,25 @@ class Plan:
     config: BuildConfig
     stages: list[tuple[str, bool]]
     stage_configs: dict[str, Any]
-    # The registry as the main process saw it: a stage registered at run time (a plugin)
-    # is then found by worker processes too.
-    registry: dict[str, str]
+    # The registry as the main process saw it: a stage registered at run time (a plugin,
+    # pickled by value) is then found by worker processes too.
+    registry: dict[str, str | type[Stage]]
     networks: NetworkRuntime = field(default_factory=NetworkRuntime)
+
+    @property
+    def field_specs(self) -> tuple[FieldSpec, ...]:
+        """The specs of every array field a sample carries, in execution order."""
+        return tuple(
+            spec
+            for n, emit in self.stages
+            if emit or n in ALWAYS
+            for spec in stage_class(n, self.registry).field_specs(self.stage_configs[n])
+        )
 
     @property
     def fields(self) -> tuple[str, ...]:
         """Every field a sample of this build carries, sorted."""
-        emitted = {
-            f
-            for n, emit in self.stages
-            if emit
-            for f in stage_class(n, self.registry).output_fields(self.stage_configs[n])
-        }
-        return tuple(sorted({"jpg", "json"} | emitted))
+        return tuple(sorted({"json", *(spec.name for spec in self.field_specs)}))
 
     @property
     def needs_device(self) -> bool:
@@ -359,8 +365,9 @@ class BuildSession:
         self.out = Path(config.out).expanduser().resolve()
         self.config = config = replace(config, out=str(self.out))
         self.overwrite, self.resume, self.repair = overwrite, resume, repair
-        self.stages = resolve_maps(tuple(config.maps))
-        self.configs = default_configs([n for n, _ in self.stages]) | {
+        self.registry = registry = all_stages()
+        self.stages = resolve_maps(tuple(config.maps), registry)
+        self.configs = default_configs([n for n, _ in self.stages], registry) | {
             k: v for k, v in (stage_configs or {}).items() if k in dict(self.stages)
         }
         if source_config.name not in SOURCES:
@@ -392,11 +399,11 @@ class BuildSession:
 
             resolve_device(config.device)  # a ConfigError when no GPU is visible
         for name, _ in self.stages:
-            stage_class(name).check(self.configs[name])
+            stage_class(name, self.registry).check(self.configs[name])
         source = get_source(self.source_config)
         self.shard_plan = plan = Plan(
             str(out), source, config, self.stages, self.configs,
-            {n: STAGES[n] for n, _ in self.stages},
+            {n: self.registry[n] for n, _ in self.stages},
             NetworkRuntime(batch=config.network_batch, precision=config.precision),
         )  # fmt: skip
         needs_device = plan.needs_device
@@ -445,7 +452,7 @@ class BuildSession:
         # Once per build, not once per worker; and only by a build that will run (after every
         # check and the lock), so a refused one prints its refusal alone.
         for name, _ in self.stages:
-            if notice := stage_class(name).notice(self.configs[name]):
+            if notice := stage_class(name, self.registry).notice(self.configs[name]):
                 log.warning("%s: %s", name, notice)
         return tasks
 
@@ -547,7 +554,8 @@ class BuildSession:
         config, plan = self.config, self.shard_plan
         total = sum(len(t.refs) for t in self.todo)
         specs = list(dict.fromkeys(
-            s for n, _ in self.stages for s in stage_class(n).network_specs(self.configs[n])
+            s for n, _ in self.stages
+            for s in stage_class(n, self.registry).network_specs(self.configs[n])
         ))  # fmt: skip
         with contextlib.ExitStack() as running:
             if specs and self.todo and not config.scheduler:
@@ -669,6 +677,7 @@ class BuildSession:
         manifest["build"] = asdict(self.config) | {"out": str(self.out)}
         manifest["maps"] = [n for n, emit in self.stages if emit and n != "resize"]
         manifest["fields"] = list(self.shard_plan.fields)
+        manifest["field_specs"] = [spec.to_json() for spec in self.shard_plan.field_specs]
         manifest["splits"] = _split_table(self.tasks, self.results)
         manifest["attempted"] = report.attempted
         manifest["failed"] = len(report.failures)

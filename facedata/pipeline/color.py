@@ -9,11 +9,13 @@ import numpy as np
 from ..errors import ConfigError
 from ..features import color
 from ..sample import Sample
+from ..shards.fields import FieldSpec
 from .maps import record
 from .stages import BatchStage
 
-#: ``fast``: OpenCV on the coarse grid; ``naive``: OpenCV at full resolution (SC-FEGAN's
-#: schedule); ``torch``: the coarse grid, batched on the build's device.
+#: ``fast``: OpenCV on the coarse grid, small segments from full-resolution crops; ``naive``:
+#: OpenCV at full resolution (SC-FEGAN's schedule); ``torch``: the fast route batched on the
+#: build's device.
 ROUTES = ("fast", "naive", "torch")
 
 
@@ -58,7 +60,13 @@ class ColorStage(BatchStage):
     """
 
     name = "color"
-    fields = ("color.png",)
+    method_schema = {"type": "string", "pattern": "^(naive|fast-x[0-9]+|torch-x[0-9]+)$"}
+    fields = (
+        FieldSpec(
+            "color.png", "image", tensor="color", depth=3, preview="image",
+            description="median colour of every parsing segment (RGB)",
+        ),
+    )  # fmt: skip
     Config = ColorConfig
     requires = ("parsing",)
 

@@ -10,8 +10,10 @@ import numpy as np
 from ..errors import ConfigError, FacedataError
 from ..features.components import COMPONENTS, ComponentSizes, blank_boxes, component_boxes, crop
 from ..features.edits import EditConfig, random_edit
+from ..labels import CLASSES
 from ..sample import Sample
 from ..seeding import sample_rng
+from ..shards.fields import FieldSpec
 from .maps import record
 from .stages import Stage, guarded
 
@@ -26,9 +28,22 @@ class ComponentsStage(Stage):
     """
 
     name = "components"
+    method_schema = {"enum": ["landmarks", "parsing"]}
     fields = tuple(
-        f"{part}.{kind}" for part in (*COMPONENTS, "rest") for kind in ("jpg", "sketch.png")
-    )
+        spec
+        for part in (*COMPONENTS, "rest")
+        for spec in (
+            FieldSpec(
+                f"{part}.jpg", "image", tensor=part, side=1 if part == "rest" else None, depth=3,
+                description=f"{part} image (patch, or the face with the patches blanked)",
+            ),
+            FieldSpec(
+                f"{part}.sketch.png", "lines", tensor=f"{part}_sketch",
+                side=1 if part == "rest" else None,
+                values=(0, 255), description=f"sketch of {part}.jpg",
+            ),
+        )
+    )  # fmt: skip
     Config = ComponentSizes
     requires = ("parsing", "sketch")
 
@@ -88,7 +103,13 @@ class EditsStage(Stage):
     """
 
     name = "edits"
-    fields = ("parsing_edit.png",)
+    method_schema = {"const": "sdf-interpolation"}
+    fields = (
+        FieldSpec(
+            "parsing_edit.png", "labels", tensor="parsing_edit", max_value=len(CLASSES) - 1,
+            preview="labels", description="the label map after a simulated edit",
+        ),
+    )  # fmt: skip
     Config = EditsConfig
     requires = ("parsing",)
 

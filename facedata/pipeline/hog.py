@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..features import hog
 from ..sample import Sample
+from ..shards.fields import FieldSpec
 from .maps import record
 from .stages import BatchStage
 
@@ -61,8 +62,21 @@ class HogStage(BatchStage):
     """
 
     name = "hog"
-    fields = ("hog.npy", "hog.png")
+    method_schema = {"type": "string", "pattern": "^hog-(rgb|gray)-o[0-9]+$"}
     Config = HogConfig
+
+    @classmethod
+    def field_specs(cls, config: HogConfig) -> tuple[FieldSpec, ...]:
+        return (
+            FieldSpec(
+                "hog.npy", "cells", tensor="hog", side=config.cell, depth=config.orientations,
+                dtype="float16", description="per-cell HOG histograms of the image in [0, 1]",
+            ),
+            FieldSpec(
+                "hog.png", "gray", tensor="hog_glyphs", preview="stretch",
+                description="HOG glyph image, 255 at its maximum",
+            ),
+        )  # fmt: skip
 
     @classmethod
     def needs_device(cls, config: HogConfig) -> bool:

@@ -4,50 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from ..align.detect import landmark_meta
 from ..errors import ConfigError
 from ..labels import face_mask, hair_mask
 from ..masks import MaskContext, MaskSpec, pack_masks
+from ..options import option
+from ..resize import center_square, resize_image, resize_labels
 from ..sample import Sample
-from .stages import Stage
-
-
-def record(sample: Sample, map_name: str, method: str) -> None:
-    """Note in the metadata which method produced a map."""
-    sample.meta.setdefault("maps", {})[map_name] = method
-
-
-def center_square(shape: tuple[int, int]) -> tuple[int, int, int]:
-    """``(x0, y0, side)`` of the largest centred square of an ``(H, W)`` frame."""
-    h, w = shape
-    side = min(h, w)
-    return (w - side) // 2, (h - side) // 2, side
-
-
-def resize_image(image: np.ndarray, size: int) -> np.ndarray:
-    """Resize an image to ``size`` x ``size``: area interpolation down, cubic up."""
-    if image.shape[:2] == (size, size):
-        return image
-    shrink = image.shape[0] > size
-    return cv2.resize(
-        image, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
-    )
-
-
-def resize_labels(labels: np.ndarray, size: int) -> np.ndarray:
-    """Resize a label map with nearest neighbour, so no new label ids appear."""
-    if labels.shape[:2] == (size, size):
-        return labels
-    return cv2.resize(labels, (size, size), interpolation=cv2.INTER_NEAREST)
+from ..shards.fields import FieldSpec
+from .stages import Stage, record
 
 
 class ResizeStage(Stage):
     """Crop to the centred square (when not square) and resize to the output size."""
 
     name = "resize"
+    fields = (
+        FieldSpec(
+            "jpg", "image", tensor="image", depth=3, preview="image",
+            description="RGB image at --size",
+        ),
+    )  # fmt: skip
 
     def process(self, sample: Sample) -> None:
         size = self.context.size
@@ -82,7 +61,13 @@ class FaceStage(Stage):
     """``face.png``: 255 on skin, brows, eyes, glasses, ears, nose, mouth and lips."""
 
     name = "face"
-    fields = ("face.png",)
+    method_schema = {"const": "parsing"}
+    fields = (
+        FieldSpec(
+            "face.png", "binary", tensor="face", values=(0, 255), preview="gray",
+            description="255 on the face without hair, neck and clothes",
+        ),
+    )  # fmt: skip
     requires = ("parsing",)
 
     def process(self, sample: Sample) -> None:
@@ -94,7 +79,13 @@ class HairStage(Stage):
     """``hair.png``: 255 on hair."""
 
     name = "hair"
-    fields = ("hair.png",)
+    method_schema = {"const": "parsing"}
+    fields = (
+        FieldSpec(
+            "hair.png", "binary", tensor="hair", values=(0, 255), preview="gray",
+            description="255 on hair",
+        ),
+    )  # fmt: skip
     requires = ("parsing",)
 
     def process(self, sample: Sample) -> None:
@@ -115,7 +106,7 @@ class MaskConfig(MaskSpec):
         stored bit-packed in ``masks.npy`` (see :func:`~facedata.masks.pack_masks`).
     """
 
-    count: int = 1
+    count: int = option(1, flag="--masks-per-sample")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -133,15 +124,27 @@ class MaskStage(Stage):
     """
 
     name = "mask"
-    fields = ("mask.png",)
+    method_schema = {"$ref": "#/$defs/mask_kind"}
+    fields = (
+        FieldSpec(
+            "mask.png", "binary", tensor="mask", values=(0, 255), preview="hole",
+            description="free-form mask, 255 = hole",
+        ),
+    )  # fmt: skip
     Config = MaskConfig
 
     #: Pilot masks drawn by :meth:`check` on the demo face, and their side.
     PILOTS, PILOT_SIZE = 16, 128
 
     @classmethod
-    def output_fields(cls, config: MaskConfig) -> tuple[str, ...]:
-        return cls.fields + (("masks.npy",) if config.count > 1 else ())
+    def field_specs(cls, config: MaskConfig) -> tuple[FieldSpec, ...]:
+        if config.count == 1:
+            return cls.fields
+        packed = FieldSpec(
+            "masks.npy", "packed", side=None,
+            description=f"{config.count} masks, bit-packed along the last axis",
+        )  # fmt: skip
+        return cls.fields + (packed,)
 
     @classmethod
     def check(cls, config: MaskConfig) -> None:

@@ -208,7 +208,7 @@ class LocalNetwork:
             from ..features import hed
 
             # amp off: the precision is this network's, set by the autocast around the call.
-            return hed.edges(self.model, chunk, batch_size=len(chunk), amp=False)
+            return np.stack(hed.edges(self.model, chunk, batch_size=len(chunk), amp=False))
         from ..features import parsing
 
         return parsing.parse(self.model, chunk)

@@ -12,7 +12,10 @@ import numpy as np
 
 from .. import weights
 from ..errors import ConfigError, FacedataError
+from ..labels import CLASSES
+from ..options import option
 from ..sample import Sample
+from ..shards.fields import FieldSpec
 from .maps import record
 from .networks import NetworkSpec, connect
 from .stages import Stage, guarded
@@ -52,7 +55,7 @@ class ParsingConfig:
         ``parsing-bisenet``/``parsing-parsenet``.
     """
 
-    parser: str = "auto"
+    parser: str = option("auto", flag="--parser")
     weights: str | None = None
 
     def __post_init__(self):
@@ -69,7 +72,13 @@ class ParsingStage(Stage):
     """The 19-class label map (``parsing.png``, official ids 0-18)."""
 
     name = "parsing"
-    fields = ("parsing.png",)
+    method_schema = {"enum": [p for p in PARSERS if p != "auto"]}
+    fields = (
+        FieldSpec(
+            "parsing.png", "labels", tensor="parsing", max_value=len(CLASSES) - 1,
+            preview="labels", description="CelebAMask-HQ label ids 0-18",
+        ),
+    )  # fmt: skip
     Config = ParsingConfig
 
     @classmethod

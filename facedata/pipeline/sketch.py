@@ -9,8 +9,10 @@ import numpy as np
 from .. import weights
 from ..errors import ConfigError, MissingWeightsError
 from ..features import sketch
+from ..options import option
 from ..sample import Sample
 from ..seeding import sample_rng
+from ..shards.fields import FieldSpec
 from .maps import record
 from .networks import NetworkSpec, connect
 from .stages import BatchStage
@@ -33,8 +35,8 @@ class SketchConfig:
         CLAHE and clean-up options (see :class:`facedata.features.sketch.SketchStyle`).
     """
 
-    method: str = "auto"
-    weights: str = "hed-bsds500"
+    method: str = option("auto", flag="--sketch")
+    weights: str = option("hed-bsds500", flag="--hed-weights")
     style: sketch.SketchStyle = sketch.SketchStyle()
 
     def __post_init__(self) -> None:
@@ -51,7 +53,13 @@ class SketchStage(BatchStage):
     """
 
     name = "sketch"
-    fields = ("sketch.png",)
+    method_schema = {"enum": ["hed-bsds500", "hed-controlnet", "xdog"]}
+    fields = (
+        FieldSpec(
+            "sketch.png", "lines", tensor="sketch", values=(0, 255), preview="gray",
+            description="line drawing, 255 = line",
+        ),
+    )  # fmt: skip
     Config = SketchConfig
 
     @classmethod

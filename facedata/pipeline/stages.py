@@ -5,21 +5,27 @@ frozen config dataclass and a :class:`StageContext`; :meth:`Stage.setup` loads a
 (networks) once; :meth:`Stage.run` processes a batch. Per-sample problems never escape a
 stage: they mark the sample failed with the stage's name and a message.
 
-Map names (``--maps``) resolve to stage classes through :data:`STAGES`, whose order is the
-execution order. A stage lists the stages it ``requires``; those run too, without writing
-their own fields unless they were asked for.
+Map names (``--maps``) resolve to stage classes through :func:`all_stages`: the built-in
+:data:`STAGES` in their execution order, then the stages of installed plugins (entry-point
+group ``facedata.stages``), then those given to :func:`register_stage`. A stage lists the
+stages it ``requires``; those run too, without writing their own fields unless they were asked
+for. A stage declares each field it writes once, as a
+:class:`~facedata.shards.fields.FieldSpec`; everything that reads a build follows the specs.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import re
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass
+from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 from ..errors import ConfigError, FacedataError
 from ..sample import Sample
+from ..shards.fields import FieldSpec
 from .networks import NetworkRuntime, NetworkSpec
 
 log = logging.getLogger(__name__)
@@ -48,27 +54,37 @@ class Stage:
     ----------------
     name : str
         Map name used with ``--maps``.
-    fields : tuple of str
-        Shard fields it writes (kept only when its map was asked for).
+    fields : tuple of FieldSpec
+        Shard fields it writes (kept only when its map was asked for); a stage whose fields
+        depend on its options overrides :meth:`field_specs` instead.
     Config : type
         Its frozen options dataclass.
     requires : tuple of str
         Map names that must run before it.
+    method_schema : dict
+        JSON Schema of the method it records (``meta["maps"][name]``, see :func:`record`);
+        the sample-metadata schema's ``$defs/maps`` is made of these.
     """
 
     name: ClassVar[str] = ""
-    fields: ClassVar[tuple[str, ...]] = ()
+    fields: ClassVar[tuple[FieldSpec, ...]] = ()
     Config: ClassVar[type] = NoOptions
     requires: ClassVar[tuple[str, ...]] = ()
+    method_schema: ClassVar[dict] = {"type": "string"}
 
     def __init__(self, config: Any, context: StageContext):
         self.config = config
         self.context = context
 
     @classmethod
-    def output_fields(cls, config: Any) -> tuple[str, ...]:
+    def field_specs(cls, config: Any) -> tuple[FieldSpec, ...]:
         """The fields this stage writes with ``config`` (``fields`` unless options add some)."""
         return cls.fields
+
+    @classmethod
+    def output_fields(cls, config: Any) -> tuple[str, ...]:
+        """The names of :meth:`field_specs`."""
+        return tuple(spec.name for spec in cls.field_specs(config))
 
     @classmethod
     def needs_device(cls, config: Any) -> bool:
@@ -155,6 +171,11 @@ class BatchStage(Stage):
         self.store(sample, self.compute([sample])[0])
 
 
+def record(sample: Sample, map_name: str, method: str) -> None:
+    """Note in the metadata which method produced a map (``meta["maps"][map_name]``)."""
+    sample.meta.setdefault("maps", {})[map_name] = method
+
+
 def guarded(stage: str, sample: Sample, fn, *args) -> None:
     """Call ``fn(sample, *args)``; an exception marks the sample failed instead of escaping.
 
@@ -172,15 +193,15 @@ def guarded(stage: str, sample: Sample, fn, *args) -> None:
         sample.fail(stage, f"{type(exc).__name__}: {exc} (at {where})")
 
 
-#: Map name → "module:Class", in execution order.
+#: Built-in map name → "module:Class", in execution order.
 STAGES: dict[str, str] = {
     "align": "facedata.pipeline.align:AlignStage",  # native resolution, before resize
     "resize": "facedata.pipeline.maps:ResizeStage",
     "parsing": "facedata.pipeline.parsing:ParsingStage",
-    "sketch": "facedata.pipeline.sketch:SketchStage",
     "face": "facedata.pipeline.maps:FaceStage",
     "hair": "facedata.pipeline.maps:HairStage",
     "mask": "facedata.pipeline.maps:MaskStage",
+    "sketch": "facedata.pipeline.sketch:SketchStage",
     "color": "facedata.pipeline.color:ColorStage",
     "hog": "facedata.pipeline.hog:HogStage",
     "components": "facedata.pipeline.editing:ComponentsStage",
@@ -190,19 +211,86 @@ STAGES: dict[str, str] = {
 #: Stages that always run and are not map names a user picks.
 ALWAYS = ("align", "resize")
 
+#: Entry-point group through which installed distributions add stages.
+ENTRY_POINTS = "facedata.stages"
 
-def stage_class(name: str, registry: dict[str, str] | None = None) -> type[Stage]:
-    """Import the stage class registered for map ``name`` (in ``registry``, default STAGES)."""
+#: Stages given to :func:`register_stage` in this process, in registration order.
+_REGISTERED: dict[str, type[Stage]] = {}
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def all_stages() -> dict[str, str | type[Stage]]:
+    """Map name → stage (a class, or ``"module:Class"`` imported on use), in execution order:
+    the built-in stages, then installed plugins' entry points, then registered classes."""
+    found: dict[str, str | type[Stage]] = dict(STAGES)
+    for point in entry_points(group=ENTRY_POINTS):
+        found.setdefault(point.name, point.value)
+    for name, cls in _REGISTERED.items():
+        found.setdefault(name, cls)
+    return found
+
+
+def register_stage(cls: type[Stage]) -> type[Stage]:
+    """Add a stage class, so that ``--maps`` accepts its name and builds run it.
+
+    The class's fields are then served by every reader of the builds it writes (their specs
+    go into the manifest). Returns the class, so this works as a decorator.
+
+    Raises
+    ------
+    ConfigError
+        When ``cls`` is not a :class:`Stage` with a new lowercase name, a dataclass
+        ``Config``, and fields no other stage writes.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Stage)):
+        raise ConfigError(f"{cls!r} is not a subclass of facedata.pipeline.stages.Stage")
+    if not _NAME.match(cls.name):
+        raise ConfigError(
+            f"stage name {cls.name!r} of {cls.__qualname__} must be lowercase letters, digits "
+            "and underscores, starting with a letter"
+        )
+    where = f"{cls.__module__}:{cls.__qualname__}"
+    taken = all_stages().get(cls.name)
+    if taken == where:
+        return cls  # an installed plugin's module registering itself on import
+    if taken is not None and _where(taken) != where:
+        raise ConfigError(f"a stage named {cls.name!r} is already registered ({taken})")
+    if not is_dataclass(cls.Config):
+        raise ConfigError(f"{cls.__qualname__}.Config must be a frozen dataclass")
+    mine = set(cls.output_fields(cls.Config()))
+    for name in all_stages():
+        other = stage_class(name)
+        clash = mine & set(other.output_fields(other.Config()))
+        if _where(other) != where and clash:
+            raise ConfigError(f"stage {name!r} already writes {', '.join(sorted(clash))}")
+    _REGISTERED[cls.name] = cls
+    return cls
+
+
+def _where(stage: str | type) -> str:
+    """``"module:Class"`` of a registry entry: a class defined again (a notebook cell run
+    twice) replaces its earlier self instead of clashing with it."""
+    return stage if isinstance(stage, str) else f"{stage.__module__}:{stage.__qualname__}"
+
+
+def stage_class(name: str, registry: dict[str, str | type[Stage]] | None = None) -> type[Stage]:
+    """The stage class registered for map ``name`` (in ``registry``, default :func:`all_stages`)."""
+    stages = all_stages() if registry is None else registry
     try:
-        target = (STAGES if registry is None else registry)[name]
+        target = stages[name]
     except KeyError:
-        choices = ", ".join(n for n in STAGES if n not in ALWAYS)
+        choices = ", ".join(n for n in stages if n not in ALWAYS)
         raise ConfigError(f"unknown map {name!r}; choose from {choices}") from None
+    if isinstance(target, type):
+        return target
     module, _, cls = target.partition(":")
     return getattr(importlib.import_module(module), cls)
 
 
-def resolve_maps(maps: tuple[str, ...]) -> list[tuple[str, bool]]:
+def resolve_maps(
+    maps: tuple[str, ...], registry: dict[str, str | type[Stage]] | None = None
+) -> list[tuple[str, bool]]:
     """Expand requested maps with their requirements.
 
     Returns
@@ -211,17 +299,34 @@ def resolve_maps(maps: tuple[str, ...]) -> list[tuple[str, bool]]:
         Every stage to run, in execution order; ``emit`` is False for stages that run only
         because another requires them.
     """
+    stages = all_stages() if registry is None else registry
     wanted = set(maps)
     needed = set(ALWAYS) | wanted
     todo = list(needed)
     while todo:
-        for req in stage_class(todo.pop()).requires:
+        for req in stage_class(todo.pop(), stages).requires:
             if req not in needed:
                 needed.add(req)
                 todo.append(req)
-    return [(n, n in wanted) for n in STAGES if n in needed]
+    return [(n, n in wanted) for n in stages if n in needed]
 
 
-def default_configs(names: list[str]) -> dict[str, Any]:
+def default_configs(
+    names: list[str], registry: dict[str, str | type[Stage]] | None = None
+) -> dict[str, Any]:
     """Each stage's default config."""
-    return {n: stage_class(n).Config() for n in names}
+    return {n: stage_class(n, registry).Config() for n in names}
+
+
+def maps_schema() -> dict:
+    """The sample-metadata schema's ``$defs/maps``: each built-in map's ``method_schema``, and
+    a string method for any other map (a plugin's). ``docs/sample-metadata.schema.json``
+    holds it; a test keeps the two equal."""
+    return {
+        "description": "Map name → the method that produced it, for every map this build "
+        "computed (each stage's method_schema; a plugin's map: any string).",
+        "type": "object",
+        "propertyNames": {"pattern": _NAME.pattern},
+        "additionalProperties": {"type": "string"},
+        "properties": {n: stage_class(n, STAGES).method_schema for n in STAGES if n not in ALWAYS},
+    }

@@ -46,7 +46,7 @@ def edits_grid(
         blank = np.zeros_like(sample["parsing.png"])
         ref_key = sample["json"].get("edit", {}).get("reference")
         maps = (sample["parsing.png"], seen.get(ref_key, blank), sample["parsing_edit.png"])
-        tiles = [tile("parsing.png", m, sample, tile_size) for m in maps]
+        tiles = [tile(m, tile_size, style="labels") for m in maps]
         if not rows:
             tiles = [label(t, title) for t, title in zip(tiles, COLUMNS)]
         rows.append(np.concatenate(tiles, axis=1))

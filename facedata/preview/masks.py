@@ -49,7 +49,7 @@ def mask_row(
     """Tiles of the holes (white) over the image, each captioned with coverage and family."""
     tiles = []
     for mask, info in masks:
-        t = tile("mask.png", mask, {"jpg": image}, tile_size)
+        t = tile(mask, tile_size, style="hole", under=image)
         text = f"{info['coverage']:.1%} {info['family']} {info.get('part', '')}".rstrip()
         text += "" if info["in_range"] else " !"
         tiles.append(caption(t, text))

@@ -8,6 +8,7 @@ import tarfile
 from collections import defaultdict
 from pathlib import Path
 
+from .fields import manifest_specs
 from .reader import load_manifest
 
 
@@ -64,6 +65,7 @@ def summarize(out: str | os.PathLike) -> dict:
             for name, info in manifest["splits"].items()
         },
         "fields": manifest["fields"],
+        "field_specs": {n: spec.to_json() for n, spec in manifest_specs(manifest).items()},
         "methods": map_methods(
             [out / s["path"] for sp in manifest["splits"].values() for s in sp["shards"]]
         ),
@@ -85,8 +87,12 @@ def format_summary(summary: dict) -> str:
             f"{s['bytes'] / 2**20:9.1f} MiB"
         )
     lines.append("fields (mean KiB per sample):")
+    specs = summary["field_specs"]
     for field, size in summary["bytes_per_sample"].items():
-        lines.append(f"  {field:<20} {size / 1024:8.1f}")
+        spec = specs.get(field, {"kind": "metadata", "description": ""})
+        lines.append(
+            f"  {field:<20} {size / 1024:8.1f}  {spec['kind']:<8} {spec['description']}".rstrip()
+        )
     lines.append("maps by method:")
     for name, methods in summary["methods"].items():
         told = ", ".join(

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import MissingDataError
 from ..io.images import decode_image
+from ..options import option
 from ..sample import Sample, SampleRef
 
 
@@ -38,11 +39,11 @@ class SourceConfig:
         libjpeg decodes past the damage and returns wrong pixels without an error.
     """
 
-    name: str = "demo"
+    name: str = option("demo", flag="--src")
     root: str | None = None
     partition_file: str | None = None
     required_parts: tuple[str, ...] = ("skin",)
-    decode_size: int | None = None
+    decode_size: int | None = option(None, cli=False)
     accept_damaged: bool = False
 
 

@@ -110,7 +110,7 @@ class TrainConfig:
         if isinstance(size, bool) or not isinstance(size, int) or size < 8 or size & (size - 1):
             raise ConfigError(f"--size must be a power of two of at least 8, not {size!r}")
         for flag, value, low in (
-            ("--batch", self.batch, 1),
+            ("--batch-size", self.batch, 1),
             ("--steps", self.steps, 1),
             ("--cnum", self.cnum, 1),
             ("--shuffle", self.shuffle, 0),

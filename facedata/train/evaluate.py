@@ -62,7 +62,7 @@ class EvalConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        at_least("--batch", self.batch, 1)
+        at_least("--batch-size", self.batch, 1)
         if self.limit is not None:
             at_least("--limit", self.limit, 1)
         device_name("--device", self.device)

@@ -1,0 +1,5 @@
+"""``python -m facedata``: the ``facedata`` command."""
+
+from facedata.cli.app import main
+
+main()

@@ -1,0 +1,160 @@
+"""The build command's options are generated from the config dataclasses."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from facedata.cli import build as build_cli
+from facedata.cli.app import app
+from facedata.cli.options import ConfigOptions, attribute_help, command
+from facedata.features.sketch import CLAHE_CLIP
+from facedata.options import option
+
+runner = CliRunner()
+
+
+def configs_of(*args: str, monkeypatch) -> dict:
+    """The configs `facedata build ARGS` hands to the library (nothing is built)."""
+    seen = {}
+
+    def capture(config, source, stage_configs, **kwargs):
+        seen.update(config=config, source=source, stages=stage_configs, **kwargs)
+        raise typer.Exit(0)
+
+    monkeypatch.setattr(build_cli, "build", capture)
+    result = runner.invoke(app, ["build", "--out", "o", *args])
+    assert result.exit_code == 0, result.output
+    return seen
+
+
+def leaf_paths(cls: type, path: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    found = set()
+    for field in dataclasses.fields(cls):
+        if not field.metadata.get("cli", True):
+            continue
+        default = field.default
+        if dataclasses.is_dataclass(default):
+            found |= leaf_paths(type(default), (*path, field.name))
+        else:
+            found.add((*path, field.name))
+    return found
+
+
+def test_every_config_field_is_an_option():
+    groups = [build_cli.BUILD, build_cli.SOURCE, *build_cli.STAGE_OPTIONS.values()]
+    for options in groups:
+        assert {f.path for f in options.flags} == leaf_paths(options.cls), options.cls
+        assert all(f.help for f in options.flags), options.cls  # every one documented
+
+
+def test_defaults_come_from_the_dataclasses(monkeypatch):
+    seen = configs_of(monkeypatch=monkeypatch)
+    assert seen["config"] == build_cli.BuildConfig(out="o")
+    assert seen["source"] == build_cli.SourceConfig()
+    for name, config in seen["stages"].items():
+        assert config == type(config)(), name
+    assert seen["overwrite"] is False and seen["resume"] is True
+
+
+def test_old_names_new_options_groups_and_switches(monkeypatch):
+    seen = configs_of(
+        "--src", "folder", "--root", "photos", "--jpeg-quality", "90", "--maps", "mask,hog",
+        "--masks-per-sample", "3", "--mask-max-tries", "7", "--min-coverage", "0.1",
+        "--detect-size", "900", "--align-predictor", "p.dat", "--no-landmarks",
+        "--component-sizes", "100,120,140", "--edit-factor", "0.1,0.2", "--clahe",
+        "--stroke-jitter", "2", "--sketch-threshold", "0.2", "--color-factor", "2",
+        "--color-passes", "5", "--hog-cell", "4", "--batch-size", "3", "--accept-damaged",
+        monkeypatch=monkeypatch,
+    )  # fmt: skip
+    config, source, stages = seen["config"], seen["source"], seen["stages"]
+    assert (config.jpeg_quality, config.maps, config.batch_size) == (90, ("mask", "hog"), 3)
+    assert (source.name, source.root, source.accept_damaged) == ("folder", "photos", True)
+    mask = stages["mask"]
+    assert (mask.count, mask.max_tries, mask.min_coverage) == (3, 7, 0.1)
+    align = stages["align"]
+    assert (align.detect_size, align.predictor, align.landmarks) == (900, "p.dat", False)
+    assert dataclasses.astuple(stages["components"]) == (100, 120, 140)
+    assert stages["edits"].edit.factor == (0.1, 0.2)
+    style = stages["sketch"].style
+    assert (style.clahe_clip, style.width_jitter, style.threshold) == (CLAHE_CLIP, 2, 0.2)
+    assert (stages["color"].smoothing.factor, stages["color"].smoothing.passes) == (2, 5)
+    assert stages["hog"].cell == 4
+
+
+def test_a_malformed_list_is_a_usage_error(monkeypatch):
+    monkeypatch.setattr(build_cli, "build", lambda *a, **k: None)
+    result = runner.invoke(app, ["build", "--out", "o", "--component-sizes", "1,2"])
+    assert result.exit_code == 2 and "expected 3 comma-separated values" in result.output
+    result = runner.invoke(app, ["build", "--out", "o", "--mask-kind", "nope"])
+    assert result.exit_code == 2 and "unknown mask kind 'nope'" in result.output
+
+
+@dataclass(frozen=True)
+class Inner:
+    """Inner options.
+
+    Attributes
+    ----------
+    depth : int
+        How deep.
+    """
+
+    depth: int = 3
+
+
+@dataclass(frozen=True)
+class Outer:
+    """Outer options.
+
+    Attributes
+    ----------
+    name, label : str
+        A ``name`` for :class:`~facedata.Stage`.
+    sizes : tuple of int
+        Any number of sizes.
+    inner : Inner
+        Nested.
+    """
+
+    name: str = "x"
+    label: str = option("y", flag="--tag", aliases=("--old-tag",))
+    sizes: tuple[int, ...] = (1, 2)
+    inner: Inner = Inner()
+
+
+def test_a_new_dataclass_needs_no_cli_code():
+    options = ConfigOptions(Outer, prefix="demo-", group="demo")
+    decls = {f.path: f.decls for f in options.flags}
+    assert decls == {
+        ("name",): ("--demo-name",),
+        ("label",): ("--tag", "--old-tag"),
+        ("sizes",): ("--demo-sizes",),
+        ("inner", "depth"): ("--demo-depth",),
+    }
+    assert attribute_help(Outer)["label"] == "A name for Stage."
+    made = []
+    cli = typer.Typer()
+    cli.command()(command(lambda values: made.append(options.make(values)), options.parameters()))
+    assert runner.invoke(cli, []).exit_code == 0
+    assert runner.invoke(cli, ["--old-tag", "z", "--demo-sizes", "4,5,6", "--demo-depth", "9"]
+                         ).exit_code == 0  # fmt: skip
+    assert made == [Outer(), Outer(label="z", sizes=(4, 5, 6), inner=Inner(depth=9))]
+
+
+def test_two_configs_claiming_one_flag_is_refused():
+    first = ConfigOptions(Inner, prefix="", group="a").parameters()
+    second = ConfigOptions(Inner, prefix="", group="b").parameters()
+    with pytest.raises(ValueError, match="flag --depth is declared by a__depth and b__depth"):
+        command(lambda values: None, first + second)
+
+
+def test_one_flag_name_per_concept_across_commands():
+    for cmd, flag, alias in (("preview", "--count", "--n"), ("train", "--batch-size", "--batch"),
+                             ("evaluate", "--batch-size", "--batch")):  # fmt: skip
+        text = runner.invoke(app, [cmd, "--help"], terminal_width=200).output
+        assert flag in text and alias in text, cmd

@@ -1,0 +1,182 @@
+"""A map added from outside the package is served by every command and by ShardDataset."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import facedata
+from facedata.errors import ConfigError
+from facedata.shards.manifest import checksum
+from facedata.shards.reader import iter_samples, iter_shard
+from facedata.shards.writer import ShardWriter
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(
+    *args: str, env: dict | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=600, cwd=cwd,
+        env=os.environ | {"OMP_NUM_THREADS": "1"} | (env or {}),
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def plugin_build(tmp_path_factory, full_build):
+    """The example's build (in its own process), and the FACEDATA_HOME holding the demo."""
+    _, home = full_build
+    tmp = tmp_path_factory.mktemp("plugin")
+    done = run(str(REPO / "examples" / "plugin_stage.py"), str(tmp / "shards"),
+               env={"FACEDATA_HOME": str(home)}, cwd=tmp)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return tmp / "shards"
+
+
+def test_commands_serve_the_plugin_field_without_the_plugin(plugin_build, tmp_path):
+    out = plugin_build
+    assert run("-m", "facedata", "verify", str(out), "--no-progress").returncode == 0
+    text = run("-m", "facedata", "inspect", str(out)).stdout
+    assert "gradient.png" in text and "gray" in text
+    grid = tmp_path / "grid.png"
+    done = run("-m", "facedata", "preview", str(out), "--n", "2", "--tile", "32",
+               "--out", str(grid))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "(128x" in done.stdout  # jpg, parsing, mask and gradient columns
+    done = run("-m", "facedata", "export", str(out), "--format", "folders",
+               "--out", str(tmp_path / "folders"))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "folders").glob("*/gradient.png/*.png"))) == 25
+    code = (
+        "import sys\n"
+        "from facedata.data import ShardDataset\n"
+        "item = next(iter(ShardDataset(sys.argv[1], fields=('gradient.png',), shuffle=0)))\n"
+        "g = item['gradient']\n"
+        "print(tuple(g.shape), float(g.min()) >= 0, float(g.max()) <= 1)"
+    )
+    assert run("-c", code, str(out)).stdout.strip() == "(1, 64, 64) True True"
+
+
+def test_the_documented_schemas_accept_a_plugin_build(plugin_build):
+    jsonschema = pytest.importorskip("jsonschema")
+    docs = REPO / "docs"
+    manifest = json.loads((plugin_build / "manifest.json").read_text())
+    jsonschema.validate(manifest, json.loads((docs / "manifest.schema.json").read_text()))
+    schema = json.loads((docs / "sample-metadata.schema.json").read_text())
+    for sample in iter_samples(plugin_build):
+        assert sample["json"]["maps"]["gradient"] == "sobel-blur1.5"
+        jsonschema.validate(sample["json"], schema)
+
+
+def test_verify_catches_a_corrupt_plugin_field(plugin_build, tmp_path):
+    out = tmp_path / "shards"
+    import shutil
+
+    shutil.copytree(plugin_build, out)
+    path = out / "test" / "test-000000.tar"
+    samples = list(iter_shard(path))
+    samples[0]["gradient.png"] = np.zeros((32, 32), np.uint8)  # the wrong size
+    with ShardWriter(path) as writer:
+        for sample in samples:
+            writer.write(sample.pop("__key__"), sample)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["splits"]["test"]["shards"][0]["sha256"] = writer.sha256  # only the field is wrong
+    manifest["checksum"] = checksum(manifest)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    stats_path = out / "test" / "test-000000_stats.json"
+    stats = json.loads(stats_path.read_text())
+    stats["sha256"] = writer.sha256
+    stats_path.write_text(json.dumps(stats))
+    done = run("-m", "facedata", "verify", str(out), "--no-progress")
+    assert done.returncode == 1
+    assert "gradient.png is 32x32, expected 64x64" in done.stderr
+    assert "1 problems" in done.stderr
+
+
+PLUGIN = """
+from dataclasses import dataclass
+
+import numpy as np
+
+from facedata import FieldSpec, Stage, record
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    threshold: int = 128
+
+
+class EdgeStage(Stage):
+    name = "edge"
+    Config = EdgeConfig
+    requires = ("parsing",)
+    fields = (FieldSpec("edge.png", "binary", tensor="edge", values=(0, 255), preview="gray"),)
+
+    def process(self, sample):
+        on = sample.image.mean(axis=2) >= self.config.threshold
+        sample.fields["edge.png"] = on.astype(np.uint8) * np.uint8(255)
+        record(sample, "edge", "threshold")
+"""
+
+
+def test_an_installed_entry_point_adds_a_map(tmp_path, full_build):
+    _, home = full_build
+    site = tmp_path / "site"
+    (site / "edgeplug-0.1.dist-info").mkdir(parents=True)
+    (site / "edgeplug.py").write_text(PLUGIN)
+    (site / "edgeplug-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: edgeplug\nVersion: 0.1\n"
+    )
+    (site / "edgeplug-0.1.dist-info" / "entry_points.txt").write_text(
+        "[facedata.stages]\nedge = edgeplug:EdgeStage\n"
+    )
+    env = {"PYTHONPATH": str(site), "FACEDATA_HOME": str(home)}
+    out = tmp_path / "shards"
+    done = run("-m", "facedata", "build", "--src", "demo", "--out", str(out), "--size", "64",
+               "--maps", "edge", "--edge-threshold", "100", "--no-progress", env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["fields"] == ["edge.png", "jpg", "json"]
+    assert manifest["stages"]["edge"] == {"threshold": 100}  # its option came with it
+    assert run("-m", "facedata", "verify", str(out), "--no-progress").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ({"name": "mask"}, "a stage named 'mask' is already registered"),
+        ({"name": "twin", "fields": (facedata.FieldSpec("mask.png", "binary"),)},
+         "stage 'mask' already writes mask.png"),
+        ({"name": "Upper"}, "must be lowercase"),
+    ],
+)  # fmt: skip
+def test_register_stage_refuses_clashes(attributes, message):
+    with pytest.raises(ConfigError, match=message):
+        facedata.register_stage(type("Plugin", (facedata.Stage,), attributes))
+    with pytest.raises(ConfigError, match="is not a subclass"):
+        facedata.register_stage(type("Plugin", (), attributes))
+
+
+def test_a_stage_defined_again_replaces_itself(monkeypatch):
+    from facedata.pipeline import stages
+
+    monkeypatch.setattr(stages, "_REGISTERED", {})  # this test's registrations stay here
+
+    def define():
+        class Again(facedata.Stage):
+            name = "again"
+            fields = (facedata.FieldSpec("again.png", "gray"),)
+
+        return Again
+
+    first, second = define(), define()
+    assert facedata.register_stage(first) is first
+    assert facedata.register_stage(second) is second  # a notebook cell run twice
+    assert stages.stage_class("again") is second
