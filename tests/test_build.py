@@ -9,6 +9,7 @@ import tarfile
 
 import numpy as np
 import pytest
+from small_builds import shard_bytes
 
 from facedata.errors import ConfigError
 from facedata.labels import face_mask, hair_mask
@@ -29,10 +30,6 @@ def run(out, root, **kw):
     kw = {"maps": CORE_MAPS} | kw
     config = BuildConfig(out=str(out), size=SIZE, shard_size=4, progress=False, **kw)
     return build(config, SourceConfig("celebamask-hq", root=str(root)))
-
-
-def shard_bytes(out):
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.glob("*/*.tar"))}
 
 
 def test_shards_hold_exact_maps_and_metadata(tmp_path, demo_tree):

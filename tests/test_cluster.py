@@ -12,18 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
+from small_builds import build_tree, shard_bytes
 from typer.testing import CliRunner
 
 from facedata.cli.app import app
 from facedata.device import task_device
 from facedata.errors import ClusterError
-from facedata.pipeline import BuildConfig, build
 from facedata.pipeline.executors import Resources, run_tasks, task_resources
-from facedata.sources import SourceConfig
 
 distributed = pytest.importorskip("dask.distributed")
-
-MAPS = ("parsing", "face", "hair", "mask")
 
 
 def free_port() -> int:
@@ -33,12 +30,7 @@ def free_port() -> int:
 
 
 def run(out, root, **kw):
-    kw = {"size": 96, "shard_size": 3, "progress": False, "maps": MAPS} | kw
-    return build(BuildConfig(out=str(out), **kw), SourceConfig("celebamask-hq", root=str(root)))
-
-
-def shard_bytes(out):
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.glob("*/*.tar"))}
+    return build_tree(out, root, **({"size": 96, "shard_size": 3} | kw))
 
 
 def wait_for(condition, what: str, limit: float = 120.0) -> None:

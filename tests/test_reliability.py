@@ -17,29 +17,22 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from small_builds import build_tree, shard_bytes
 from typer.testing import CliRunner
 
 from facedata.cli.app import app
 from facedata.errors import BuildFailedError, ConfigError
 from facedata.io.lock import LOCK_NAME, FolderLock, FolderLockedError
-from facedata.pipeline import BuildConfig, build
 from facedata.shards.reader import load_manifest
 from facedata.shards.verify import verify
-from facedata.sources import SourceConfig
 
 REPO = Path(__file__).resolve().parents[1]
-MAPS = ("parsing", "face", "hair", "mask")
 build_module = importlib.import_module("facedata.pipeline.build")  # not the function
 runner = CliRunner()
 
 
 def run(out, root, **kw):
-    kw = {"size": 64, "shard_size": 4, "progress": False, "maps": MAPS} | kw
-    return build(BuildConfig(out=str(out), **kw), SourceConfig("celebamask-hq", root=str(root)))
-
-
-def shard_bytes(out):
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.glob("*/*.tar"))}
+    return build_tree(out, root, **({"size": 64, "shard_size": 4} | kw))
 
 
 def cli(*args):

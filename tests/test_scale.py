@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from small_builds import build_tree, shard_bytes
 
 from facedata.pipeline import BuildConfig, build
 from facedata.pipeline.align import AlignConfig
@@ -28,13 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run(out, root, **kw):
-    maps = ("parsing", "face", "hair", "mask")
-    kw = {"size": 96, "shard_size": 3, "progress": False, "maps": maps} | kw
-    return build(BuildConfig(out=str(out), **kw), SourceConfig("celebamask-hq", root=str(root)))
-
-
-def shard_bytes(out):
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.glob("*/*.tar"))}
+    return build_tree(out, root, **({"size": 96, "shard_size": 3} | kw))
 
 
 @pytest.fixture(scope="module")

@@ -6,25 +6,18 @@ import json
 import shutil
 
 import pytest
+from small_builds import MAPS, build_tree, shard_bytes
 from typer.testing import CliRunner
 
 from facedata.cli.app import app
-from facedata.pipeline import BuildConfig, build
 from facedata.shards.manifest import checksum
 from facedata.shards.verify import verify
-from facedata.sources import SourceConfig
 
-MAPS = ("parsing", "face", "hair", "mask")
 runner = CliRunner()
 
 
 def run(out, root, **kw):
-    kw = {"size": 64, "shard_size": 4, "progress": False, "maps": MAPS} | kw
-    return build(BuildConfig(out=str(out), **kw), SourceConfig("celebamask-hq", root=str(root)))
-
-
-def shard_bytes(out):
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.glob("*/*.tar"))}
+    return build_tree(out, root, **({"size": 64, "shard_size": 4} | kw))
 
 
 @pytest.fixture(scope="module")
