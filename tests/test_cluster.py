@@ -4,6 +4,7 @@ killed by the tests; a local Ray instance. Only loopback addresses."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from typer.testing import CliRunner
 from facedata.cli.app import app
 from facedata.device import task_device
 from facedata.errors import ClusterError
-from facedata.pipeline.executors import Resources, run_tasks, task_resources
+from facedata.pipeline.executors import Resources, probe, run_tasks, task_resources
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -235,3 +236,41 @@ def test_ray_without_the_token_is_one_message(tmp_path):
     assert f"error: the Ray cluster at {address} refused the connection" in result.stderr
     assert "RAY_AUTH_TOKEN" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")
+def test_tls_scheduler_without_certificates_is_one_message(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"],
+                   check=True, capture_output=True)  # fmt: skip
+    port = free_port()
+    tls = ["--tls-ca-file", str(cert), "--tls-cert", str(cert), "--tls-key", str(key)]
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "dask", "scheduler", "--protocol", "tls", "--host", "127.0.0.1",
+         "--port", str(port), "--no-dashboard", *tls],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    settings = {"distributed.comm.tls.ca-file": str(cert),
+                "distributed.comm.tls.client.cert": str(cert),
+                "distributed.comm.tls.client.key": str(key)}  # fmt: skip
+    try:
+        import dask
+
+        with dask.config.set(settings):  # the settings the message names: they connect
+            wait_for(lambda: _probes(f"tls://127.0.0.1:{port}"), "the TLS scheduler")
+        with pytest.raises(ClusterError, match="uses TLS and this machine has no certificates"):
+            probe("dask", f"tls://127.0.0.1:{port}")
+        with pytest.raises(ClusterError, match="a TLS scheduler needs tls://"):
+            probe("dask", f"tcp://127.0.0.1:{port}")
+    finally:
+        scheduler.kill()
+        scheduler.wait()
+
+
+def _probes(address: str) -> bool:
+    try:
+        probe("dask", address)
+    except ClusterError:
+        return False
+    return True

@@ -140,27 +140,41 @@ def _connect(backend: str, scheduler: str | None, workers: int, *, needs_gpus: b
             yield _RayPool(scheduler or "the local Ray instance")
 
 
+def _dask_connect(distributed, scheduler: str):
+    """A client of the scheduler at ``scheduler``, or a ClusterError saying what is wrong."""
+    try:
+        return distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (TypeError, ValueError) as exc:  # distributed's words for "tls:// without certificates"
+        if not scheduler.startswith("tls://"):
+            raise _unreachable("dask", scheduler, f"{type(exc).__name__}: {exc}") from None
+        raise ClusterError(
+            f"the Dask scheduler at {scheduler} uses TLS and this machine has no certificates "
+            "for it: set DASK_DISTRIBUTED__COMM__TLS__CA_FILE, "
+            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY"
+            " (or distributed.comm.tls in the Dask config)"
+        ) from None
+    except (OSError, TimeoutError) as exc:  # it listens but does not speak (TLS, a proxy)
+        reason = f"the connection failed: {type(exc).__name__}; a TLS scheduler needs tls://"
+        raise _unreachable("dask", scheduler, reason) from None
+
+
 @contextlib.contextmanager
 def _dask_client(scheduler: str | None, workers: int, needs_gpus: bool):
     distributed = require("dask.distributed", "dask")
     quiet_cluster_logs()  # importing distributed set its loggers to INFO
     cluster = None
-    try:
-        if scheduler:
-            client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
-        else:
-            cluster = distributed.LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.WARNING,
-                resources={"GPU": 1} if needs_gpus else None,
-            )
-            client = distributed.Client(cluster)
-    except (OSError, TimeoutError) as exc:  # it listens but does not speak (TLS, a proxy)
-        reason = f"no answer within {CONNECT_TIMEOUT:.0f} s: {type(exc).__name__}"
-        raise _unreachable("dask", scheduler, reason) from None
+    if scheduler:
+        client = _dask_connect(distributed, scheduler)
+    else:
+        cluster = distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.WARNING,
+            resources={"GPU": 1} if needs_gpus else None,
+        )
+        client = distributed.Client(cluster)
     try:
         yield client
     finally:
