@@ -61,6 +61,34 @@ def hair_mask(labels: np.ndarray) -> np.ndarray:
     return class_mask(labels, LABEL["hair"])
 
 
+def labelled_eyes(labels: np.ndarray) -> np.ndarray | None:
+    """Centres of the two annotated eyes, image-left first, or ``None`` unless both are there.
+
+    Parameters
+    ----------
+    labels : (H, W) uint8 ndarray
+        Label map with official ids 0-18.
+
+    Returns
+    -------
+    (2, 2) float64 ndarray or None
+        ``[[x, y], [x, y]]``: the mean pixel positions of ``l_eye`` and ``r_eye``, ordered by
+        ``x`` (the order of the metadata's ``eyes``, which landmarks fill with points 36-41
+        then 42-47).
+
+    Examples
+    --------
+    >>> labels = np.zeros((4, 8), np.uint8)
+    >>> labels[1, 6], labels[1:3, 1] = LABEL["l_eye"], LABEL["r_eye"]
+    >>> labelled_eyes(labels).tolist()
+    [[1.0, 1.5], [6.0, 1.0]]
+    """
+    found = [class_centroid(labels, LABEL[name]) for name in ("l_eye", "r_eye")]
+    if None in found:
+        return None
+    return np.array(sorted(found), np.float64)
+
+
 def colorize(labels: np.ndarray) -> np.ndarray:
     """Render a label map with the official palette as an ``(H, W, 3)`` RGB uint8 image."""
     return PALETTE[labels]

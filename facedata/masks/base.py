@@ -22,29 +22,35 @@ class MaskContext:
         Label map with official CelebAMask-HQ ids, same size as the mask.
     landmarks : (68, 2) float ndarray or None
         dlib landmarks ``(x, y)`` in the mask's frame.
+    known_eyes : (2, 2) float array-like or None
+        Eye centres ``(x, y)`` known without landmarks (from the annotated eye parts: the
+        sample metadata's ``eyes`` when ``eyes_from`` is ``annotations``).
     """
 
     labels: np.ndarray | None = None
     landmarks: np.ndarray | None = None
+    known_eyes: np.ndarray | None = None
 
     @classmethod
     def from_shard(cls, sample: dict, side: int | None = None) -> MaskContext:
         """The context of a decoded shard sample, for masks drawn at ``side`` pixels.
 
-        Uses its ``parsing.png`` (resized with nearest neighbour) and the ``landmarks`` of its
-        ``json`` metadata (scaled), exactly what the build's mask stage saw.
+        Uses its ``parsing.png`` (resized with nearest neighbour) and the ``landmarks`` (else
+        the ``eyes``) of its ``json`` metadata (scaled), exactly what the build's mask stage
+        saw.
         """
         stored = sample["jpg"].shape[0]
         side = side or stored
         labels = sample.get("parsing.png")
         if labels is not None and labels.shape[0] != side:
             labels = cv2.resize(labels, (side, side), interpolation=cv2.INTER_NEAREST)
-        landmarks = sample.get("json", {}).get("landmarks")
+        meta = sample.get("json", {})
+        landmarks, eyes = meta.get("landmarks"), meta.get("eyes")
         if landmarks is not None:
-            landmarks = np.asarray(landmarks, np.float64)
-            if side != stored:
-                landmarks = landmarks * (side / stored)
-        return cls(labels=labels, landmarks=landmarks)
+            landmarks, eyes = np.asarray(landmarks, np.float64) * (side / stored), None
+        if eyes is not None:
+            eyes = np.asarray(eyes, np.float64) * (side / stored)
+        return cls(labels=labels, landmarks=landmarks, known_eyes=eyes)
 
     @property
     def has_face(self) -> bool:
@@ -54,10 +60,13 @@ class MaskContext:
     # The face's geometry is computed once per context, however many masks and tries use it.
     @cached_property
     def eyes(self) -> list[tuple[float, float]]:
-        """Eye centres ``(x, y)``: from landmarks (36-41, 42-47), else the label map's eyes."""
+        """Eye centres ``(x, y)``: from landmarks (36-41, 42-47), else the known eyes, else
+        the label map's eyes."""
         if self.landmarks is not None:
             lm = np.asarray(self.landmarks, dtype=np.float64)
             return [tuple(lm[36:42].mean(0)), tuple(lm[42:48].mean(0))]
+        if self.known_eyes is not None:
+            return [tuple(map(float, eye)) for eye in self.known_eyes]
         if self.labels is None:
             return []
         found = (class_centroid(self.labels, LABEL[n]) for n in ("l_eye", "r_eye"))

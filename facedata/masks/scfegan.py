@@ -64,7 +64,8 @@ def scfegan_mask(
     rng : numpy.random.Generator
         Source of randomness (see :func:`facedata.seeding.sample_rng`).
     context : MaskContext
-        Eye positions come from its landmarks or label map; hair from its label map.
+        Eye positions come from its landmarks, known eyes or label map; hair from its label
+        map.
     config : SCFEGANMaskConfig
 
     Returns
@@ -73,7 +74,8 @@ def scfegan_mask(
         1 = hole.
     info : dict
         ``strokes``, ``eyes`` (how many eye positions were known), ``eyes_from``
-        (``"landmarks"``, ``"parsing"`` or ``None``), ``hair`` (added or not, ``None`` when no
+        (``"landmarks"``, ``"annotations"`` (the context's ``known_eyes``), ``"parsing"`` or
+        ``None``), ``hair`` (added or not, ``None`` when no
         hair region is known).
 
     Examples
@@ -111,6 +113,10 @@ def scfegan_mask(
             mask[hair] = 1
     eyes_from = None
     if eyes:
-        eyes_from = "landmarks" if context.landmarks is not None else "parsing"
+        eyes_from = (
+            "landmarks" if context.landmarks is not None
+            else "annotations" if context.known_eyes is not None
+            else "parsing"
+        )  # fmt: skip
     info = {"strokes": n_strokes, "eyes": len(eyes), "eyes_from": eyes_from, "hair": hair_added}
     return mask, info

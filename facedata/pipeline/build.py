@@ -39,6 +39,7 @@ from ..shards.reader import MANIFEST
 from ..shards.writer import ShardWriter
 from ..sources import SOURCES, Source, SourceConfig, get_source
 from ..sources.splits import assign_splits
+from .align import resolve_eyes
 from .config import BuildConfig
 from .executors import probe, run_tasks, task_resources
 from .fingerprint import InputChanges, option_changes, sample_digest
@@ -231,6 +232,7 @@ def build_shard(
         stage.start_shard()
     seconds: dict[str, float] = {}
     failures: list[dict] = []
+    eyes: dict[str, int] = {}
     batch_size = max(1, plan.config.batch_size)
     fields = plan.fields  # derived from the stage classes: once per shard, not per sample
     with ShardWriter(out / task.name, jpeg_quality=plan.config.jpeg_quality) as writer:
@@ -250,7 +252,10 @@ def build_shard(
                 if sample.ok:
                     sample.meta["seed"] = plan.config.seed
                     guarded("write", sample, _write, writer, fields)
-                if not sample.ok:
+                if sample.ok:
+                    source = sample.meta.get("eyes_from", "none")
+                    eyes[source] = eyes.get(source, 0) + 1
+                else:
                     stage_name, message = sample.error
                     failures.append(
                         {
@@ -273,6 +278,7 @@ def build_shard(
         "sha256": writer.sha256,
         "inputs": task.input_table(),
         "failures": failures,
+        "eyes_from": eyes,
         "seconds": {k: round(v, 4) for k, v in seconds.items()},
     }
     write_json_atomic(out / task.stats_name, stats)
@@ -370,6 +376,7 @@ class BuildSession:
         self.configs = default_configs([n for n, _ in self.stages], registry) | {
             k: v for k, v in (stage_configs or {}).items() if k in dict(self.stages)
         }
+        self.configs["align"] = resolve_eyes(self.configs, registry)
         if source_config.name not in SOURCES:
             raise ConfigError(
                 f"unknown source {source_config.name!r}; choose one of {', '.join(sorted(SOURCES))}"
@@ -681,6 +688,7 @@ class BuildSession:
         manifest["splits"] = _split_table(self.tasks, self.results)
         manifest["attempted"] = report.attempted
         manifest["failed"] = len(report.failures)
+        manifest["eyes_from"] = _eye_sources(self.results.values())
         manifest = json.loads(json.dumps(manifest, default=str))
         manifest[CHECKSUM] = checksum(manifest)
         return manifest
@@ -796,3 +804,13 @@ def _split_table(tasks: list[ShardTask], results: dict[str, dict]) -> dict:
 
 def _write_failures(path: Path, failures: list[dict]) -> None:
     write_text_atomic(path, "".join(json.dumps(f, sort_keys=True) + "\n" for f in failures))
+
+
+def _eye_sources(results) -> dict[str, int]:
+    """Samples written per source of their eye centres (``landmarks``, ``annotations`` or
+    ``none``), over the shards' stats."""
+    total: dict[str, int] = {}
+    for stats in results:
+        for source, n in stats.get("eyes_from", {}).items():
+            total[source] = total.get(source, 0) + n
+    return dict(sorted(total.items()))

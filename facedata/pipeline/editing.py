@@ -47,6 +47,10 @@ class ComponentsStage(Stage):
     Config = ComponentSizes
     requires = ("parsing", "sketch")
 
+    @classmethod
+    def needs_landmarks(cls, config: ComponentSizes) -> bool:
+        return True  # the boxes follow the landmarks' eye, nose and mouth outlines
+
     def process(self, sample: Sample) -> None:
         sketch = sample.fields.get("sketch.png")
         if not isinstance(sketch, np.ndarray):

@@ -33,11 +33,15 @@ class ResizeStage(Stage):
         h, w = sample.image.shape[:2]
         # Sources record the file's size; the pixels may be a reduced-scale decode of it.
         original = sample.meta.setdefault("original_size", [int(w), int(h)])
+        # Eyes taken from annotations by the align stage, in the image's frame until here.
+        eyes = np.asarray(sample.meta["eyes"], np.float64) if "eyes" in sample.meta else None
         if h != w:
             x0, y0, side = center_square((h, w))
             sample.image = sample.image[y0 : y0 + side, x0 : x0 + side]
             if sample.landmarks is not None:
                 sample.landmarks = sample.landmarks - np.array([x0, y0], np.float32)
+            if eyes is not None:
+                eyes = eyes - np.array([x0, y0])
             if sample.parsing is not None:
                 ph, pw = sample.parsing.shape
                 sx, sy = pw / w, ph / h
@@ -51,7 +55,9 @@ class ResizeStage(Stage):
             # Rounded as the metadata stores them, so maps drawn from landmarks (masks) can be
             # redrawn exactly from a shard alone.
             sample.landmarks = np.round(sample.landmarks.astype(np.float64) * (size / w), 2)
-            sample.meta.update(landmark_meta(sample.landmarks))  # in the output frame
+            sample.meta.update(landmark_meta(sample.landmarks), eyes_from="landmarks")
+        elif eyes is not None:
+            sample.meta["eyes"] = np.round(eyes * (size / w), 2).tolist()  # as landmarks are
         if sample.parsing is not None:
             sample.parsing = resize_labels(sample.parsing, size)
         sample.fields["jpg"] = sample.image
@@ -174,7 +180,8 @@ class MaskStage(Stage):
 
     def process(self, sample: Sample) -> None:
         size = self.context.size
-        context = MaskContext(labels=sample.parsing, landmarks=sample.landmarks)
+        eyes = sample.meta.get("eyes") if sample.landmarks is None else None
+        context = MaskContext(labels=sample.parsing, landmarks=sample.landmarks, known_eyes=eyes)
         drawn = [
             self.config.sample(self.context.seed, sample.key, k, size, size, context)
             for k in range(self.config.count)

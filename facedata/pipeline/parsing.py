@@ -106,6 +106,10 @@ class ParsingStage(Stage):
             )
 
     @classmethod
+    def needs_landmarks(cls, config: ParsingConfig) -> bool:
+        return config.parser in OFFLINE
+
+    @classmethod
     def notice(cls, config: ParsingConfig) -> str | None:
         if config.parser in OFFLINE:
             return f"parsing from {config.parser}: {OFFLINE_COST[config.parser]}"

@@ -95,6 +95,13 @@ class Stage:
         return False
 
     @classmethod
+    def needs_landmarks(cls, config: Any) -> bool:
+        """Whether the stage uses a face's 68 landmarks with ``config``, not just its eye
+        centres: a build with such a stage detects landmarks on every sample, also where
+        the annotations hold both eyes (see ``AlignConfig.annotated_eyes``)."""
+        return False
+
+    @classmethod
     def notice(cls, config: Any) -> str | None:
         """What the stage gives up with ``config`` on this machine (a fallback it will take),
         or ``None``; the build's main process says it once, before any work."""
