@@ -1,19 +1,26 @@
-"""The build command's options are generated from the config dataclasses."""
+"""The options of build, train and evaluate are generated from the config dataclasses."""
 
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
+import typing
 from dataclasses import dataclass
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
+import facedata.train
 from facedata.cli import build as build_cli
+from facedata.cli import evaluate as evaluate_cli
+from facedata.cli import train as train_cli
 from facedata.cli.app import app
 from facedata.cli.options import ConfigOptions, attribute_help, command
 from facedata.features.sketch import CLAHE_CLIP
 from facedata.options import option
+from facedata.train.config import EvalConfig, LossWeights, TrainConfig
 
 runner = CliRunner()
 
@@ -34,19 +41,20 @@ def configs_of(*args: str, monkeypatch) -> dict:
 
 def leaf_paths(cls: type, path: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
     found = set()
+    hints = typing.get_type_hints(cls)
     for field in dataclasses.fields(cls):
         if not field.metadata.get("cli", True):
             continue
-        default = field.default
-        if dataclasses.is_dataclass(default):
-            found |= leaf_paths(type(default), (*path, field.name))
+        if dataclasses.is_dataclass(hints[field.name]):  # also one made by a default_factory
+            found |= leaf_paths(hints[field.name], (*path, field.name))
         else:
             found.add((*path, field.name))
     return found
 
 
 def test_every_config_field_is_an_option():
-    groups = [build_cli.BUILD, build_cli.SOURCE, *build_cli.STAGE_OPTIONS.values()]
+    groups = [build_cli.BUILD, build_cli.SOURCE, *build_cli.STAGE_OPTIONS.values(),
+              train_cli.TRAIN, evaluate_cli.EVALUATE]  # fmt: skip
     for options in groups:
         assert {f.path for f in options.flags} == leaf_paths(options.cls), options.cls
         assert all(f.help for f in options.flags), options.cls  # every one documented
@@ -158,3 +166,66 @@ def test_one_flag_name_per_concept_across_commands():
                              ("evaluate", "--batch-size", "--batch")):  # fmt: skip
         text = runner.invoke(app, [cmd, "--help"], terminal_width=200).output
         assert flag in text and alias in text, cmd
+
+
+def test_train_options_come_from_train_config(monkeypatch):
+    seen = []
+
+    def capture(config, *, resume):
+        seen.append((config, resume))
+        raise typer.Exit(0)
+
+    monkeypatch.setattr(facedata.train, "train", capture, raising=False)  # torch stays unloaded
+    args = ["train", "--shards", "b", "--out", "r"]
+    assert runner.invoke(app, args).exit_code == 0
+    assert seen.pop() == (TrainConfig(shards="b", out="r"), False)
+    result = runner.invoke(app, [
+        *args, "--batch", "3", "--no-vgg", "--vgg", "v.pth", "--hole-weight", "2", "--resume",
+        "--no-save-optimizer", "--no-amp", "--log-every", "5", "--beta1", "0.9", "--shuffle", "7",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    config, resume = seen.pop()
+    assert resume and (config.batch, config.use_vgg, config.vgg) == (3, False, "v.pth")
+    assert config.losses == LossWeights(hole=2.0)
+    assert (config.save_optimizer, config.amp, config.log_every) == (False, False, 5)
+    assert (config.beta1, config.shuffle) == (0.9, 7)  # not reachable before
+    result = runner.invoke(app, [*args, "--batch-size", "0"])
+    assert result.exit_code == 2
+    assert "--batch-size must be an integer of at least 1" in result.output
+
+
+def test_evaluate_options_come_from_eval_config(monkeypatch):
+    import facedata.train.evaluate as evaluation
+
+    seen = []
+
+    def capture(config):
+        seen.append(config)
+        raise typer.Exit(0)
+
+    monkeypatch.setattr(evaluation, "evaluate", capture)
+    args = ["evaluate", "--checkpoint", "c.pt", "--shards", "s"]
+    assert runner.invoke(app, args).exit_code == 0
+    assert seen.pop() == EvalConfig(checkpoint="c.pt", shards="s")
+    result = runner.invoke(app, [*args, "--batch", "2", "--limit", "4", "--masks", "m",
+                                 "--no-progress"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert seen.pop() == EvalConfig("c.pt", "s", masks="m", batch=2, limit=4, progress=False)
+
+
+def test_the_cli_and_its_help_load_no_torch():
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from facedata.cli.app import app\n"
+        "loaded = ['torch' in sys.modules]\n"
+        "for command in ('build', 'train', 'evaluate'):\n"
+        "    result = CliRunner().invoke(app, [command, '--help'])\n"
+        "    assert result.exit_code == 0 and '--seed' in result.output, result.output\n"
+        "    loaded.append('torch' in sys.modules)\n"
+        "print(loaded)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[False, False, False, False]"

@@ -2,24 +2,33 @@
 
 ``Generator`` and ``Discriminator`` are importable on their own; ``train`` runs the loop that
 ``facedata train`` calls, ``evaluate`` the metrics of ``facedata evaluate``.
+
+The configs import no torch; the other names below are imported on first use, so the CLI
+can build the ``train`` and ``evaluate`` options from the configs without loading torch.
 """
 
 from __future__ import annotations
 
-from .config import TrainConfig
-from .losses import LossWeights
-from .networks import Discriminator, Generator, composite, generator_input, inpaint
-from .run import train
-from .trainer import Trainer
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "Discriminator",
-    "Generator",
-    "LossWeights",
-    "TrainConfig",
-    "Trainer",
-    "composite",
-    "generator_input",
-    "inpaint",
-    "train",
-]
+from .config import EvalConfig, LossWeights, TrainConfig
+
+#: Public name → the module (of this package) that defines it.
+_LAZY = {
+    "Discriminator": ".networks",
+    "Generator": ".networks",
+    "Trainer": ".trainer",
+    "composite": ".networks",
+    "generator_input": ".networks",
+    "inpaint": ".networks",
+    "train": ".run",
+}
+
+__all__ = ["EvalConfig", "LossWeights", "TrainConfig", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'facedata.train' has no attribute {name!r}")

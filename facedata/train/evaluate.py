@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..checks import at_least, device_name
 from ..data import ShardDataset, binary_array
 from ..device import resolve_device
 from ..errors import MissingDataError
@@ -17,55 +16,9 @@ from ..io.atomic import write_json_atomic, write_text_atomic
 from ..io.images import read_label_png
 from . import metrics
 from .checkpoint import load_checkpoint
-from .config import TrainConfig
+from .config import EvalConfig, TrainConfig
 from .networks import Generator, inpaint
 from .run import TRAIN_FIELDS
-
-
-@dataclass(frozen=True)
-class EvalConfig:
-    """Options of ``facedata evaluate``.
-
-    Attributes
-    ----------
-    checkpoint : str
-        A ``checkpoint.pt`` written by ``facedata train``.
-    shards : str
-        A build (its ``split`` is used) or a folder of shards, e.g. ``shards/test/``.
-    masks : str or None
-        Folder of PNG masks (255 = hole; e.g. from ``facedata masks --out DIR``), used in
-        sorted order, the i-th image with mask ``i mod count``; ``None``: each sample's own
-        ``mask.png``.
-    out : str or None
-        Folder for ``metrics.json`` and ``metrics.md``; default ``evaluation/`` beside the
-        checkpoint.
-    split : str
-        Split to evaluate when ``shards`` is a build.
-    batch : int
-    device : str
-    seed : int
-        Seed of the noise input.
-    limit : int or None
-        Evaluate only the first images.
-    progress : bool
-    """
-
-    checkpoint: str
-    shards: str
-    masks: str | None = None
-    out: str | None = None
-    split: str = "test"
-    batch: int = 8
-    device: str = "auto"
-    seed: int = 0
-    limit: int | None = None
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        at_least("--batch-size", self.batch, 1)
-        if self.limit is not None:
-            at_least("--limit", self.limit, 1)
-        device_name("--device", self.device)
 
 
 def mask_files(folder: str | os.PathLike) -> list[Path]:

@@ -23,42 +23,11 @@ Wasserstein GANs" (gradient penalty); Karras et al., "Progressive Growing of GAN
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 
+from .config import LossWeights
 from .networks import composite
-
-
-@dataclass(frozen=True)
-class LossWeights:
-    """SC-FEGAN's loss weights.
-
-    Attributes
-    ----------
-    hole : float
-        α, weight of the per-pixel loss inside the hole (the paper: α > 1).
-    perceptual : float
-        σ.
-    adversarial : float
-        β.
-    style : float
-        γ.
-    tv : float
-        υ.
-    gp : float
-        θ, gradient penalty.
-    drift : float
-        ε, keeps D(I_gt) near zero.
-    """
-
-    hole: float = 1.5
-    perceptual: float = 0.05
-    adversarial: float = 0.001
-    style: float = 120.0
-    tv: float = 0.1
-    gp: float = 10.0
-    drift: float = 0.001
 
 
 def per_pixel_loss(
