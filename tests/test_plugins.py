@@ -180,3 +180,43 @@ def test_a_stage_defined_again_replaces_itself(monkeypatch):
     assert facedata.register_stage(first) is first
     assert facedata.register_stage(second) is second  # a notebook cell run twice
     assert stages.stage_class("again") is second
+
+
+class FlowStage(facedata.Stage):
+    """A plugin field with a dotted name and an array encoding: per-cell float pairs."""
+
+    name = "flow"
+    fields = (facedata.FieldSpec("flow.fwd.npy", "cells", side=8, depth=2, dtype="float32"),)
+
+    def process(self, sample):
+        h, w, _ = sample.image.shape
+        cells = sample.image[..., :2].reshape(h // 8, 8, w // 8, 8, 2).mean(axis=(1, 3))
+        sample.fields["flow.fwd.npy"] = cells.astype(np.float32)
+        facedata.record(sample, "flow", "cell-means")
+
+
+def test_export_names_a_plugin_fields_files_by_its_spec(monkeypatch, demo_tree, tmp_path):
+    from small_builds import build_tree
+
+    from facedata.data import export_folders
+    from facedata.pipeline import stages
+
+    monkeypatch.setattr(stages, "_REGISTERED", {})
+    facedata.register_stage(FlowStage)
+    out = tmp_path / "shards"
+    build_tree(out, demo_tree, maps=("flow",), size=32, split="none")
+    folders = tmp_path / "folders"
+    assert export_folders(out, folders, progress=False) == {"all": 12}
+    for sample in iter_samples(out):
+        exported = np.load(folders / "all" / "flow.fwd.npy" / f"{sample['__key__']}.npy")
+        np.testing.assert_array_equal(exported, sample["flow.fwd.npy"])
+        assert exported.shape == (4, 4, 2) and exported.dtype == np.float32
+    # Without its spec the file type is not guessed from the name.
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["field_specs"] = [s for s in manifest["field_specs"] if s["name"] != "flow.fwd.npy"]
+    manifest["checksum"] = checksum(manifest)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setattr(stages, "_REGISTERED", {})
+    with pytest.raises(ConfigError, match="declares no field spec for flow.fwd.npy"):
+        export_folders(out, tmp_path / "again", progress=False)
+    assert export_folders(out, tmp_path / "jpg", fields=("jpg", "json"), progress=False)

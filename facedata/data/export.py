@@ -2,8 +2,10 @@
 
 Layout: ``OUT/<split>/<field>/<key>.<ext>``, one folder per field (named as the field, e.g.
 ``jpg``, ``mask.png``, ``json``), every file named by its sample key, so the files of one sample
-share a stem across folders. The bytes are copied from the tars unchanged, so nothing is
-re-encoded.
+share a stem across folders. ``<ext>`` is the encoding the field's
+:class:`~facedata.shards.fields.FieldSpec` in the manifest declares (``json`` for the
+metadata), so a plugin's field exports like a built-in one. The bytes are copied from the tars
+unchanged, so nothing is re-encoded.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..io.atomic import atomic_path
-from ..shards.codec import extension
+from ..shards.fields import manifest_specs
 from ..shards.reader import iter_shard, load_manifest, shard_paths
 
 FORMATS = ("folders",)
@@ -57,7 +59,7 @@ def export_folders(
     Raises
     ------
     ConfigError
-        When ``out`` exists, or a split or field is not in the build.
+        When ``out`` exists, or a split or field is not in the build, or a field has no spec.
     """
     from tqdm.auto import tqdm
 
@@ -73,6 +75,13 @@ def export_folders(
         raise ConfigError(
             f"field(s) {', '.join(unknown)} not in {build}; it has {', '.join(manifest['fields'])}"
         )
+    specs = manifest_specs(manifest)
+    if unknown := [f for f in chosen_fields if f != "json" and f not in specs]:
+        raise ConfigError(
+            f"{build} declares no field spec for {', '.join(unknown)}, so its file type is "
+            "unknown; install the plugin that writes it, or leave it out of --fields"
+        )
+    suffixes = {f: "json" if f == "json" else specs[f].encoding for f in chosen_fields}
     if out.exists() and not overwrite:
         raise ConfigError(f"{out} exists; pass --overwrite to replace it or choose another --out")
     counts = {}
@@ -88,7 +97,7 @@ def export_folders(
                     key = sample["__key__"]
                     for field in chosen_fields:
                         if field in sample:
-                            path = tmp / split / field / f"{key}.{extension(field)}"
+                            path = tmp / split / field / f"{key}.{suffixes[field]}"
                             path.write_bytes(sample[field])
                     counts[split] += 1
                     bar.update(1)
