@@ -9,7 +9,8 @@ Inputs: scikit-image's ``astronaut`` photo and drawn demo faces, at 512 x 512, t
 (sigma 1.4, the stage's setting). Each step of :mod:`facedata.features.sketch` is timed
 against ``tests/sketch_reference.py`` (trigonometric NMS direction, ``skimage`` thinning, a
 per-pixel Python stroke walk, one Gaussian filter and one polyline call per stroke, XDoG's
-channel maximum through ``ndarray.max``), the two interleaved so that a busy machine slows
+channel maximum through ``ndarray.max``; the adaptive XDoG step by step with every scale at
+full size), the two interleaved so that a busy machine slows
 both alike. A time is the best of ``--repeat`` calls; every round gives one ratio per image,
 and the table shows the median and range of those ratios. Fidelity: line pixels of both
 drawings and the mean distance (px) from each drawing's pixels to the other's.
@@ -67,6 +68,14 @@ def steps(image: np.ndarray) -> dict[str, tuple]:
             lambda: reference.clean(reference.xdog_edges(image, sigma=1.4)),
             lambda: sketch.clean(sketch.xdog_edges(image, sigma=1.4)),
         ),
+        "adaptive xdog": (
+            lambda: reference.xdog_sketch(image, half=False),
+            lambda: sketch.xdog_sketch(image),
+        ),
+        "adaptive+finish": (
+            lambda: sketch.finish(reference.xdog_sketch(image, half=False)),
+            lambda: sketch.finish(sketch.xdog_sketch(image)),
+        ),
     }
 
 
@@ -89,6 +98,13 @@ def main() -> None:
         edge = sketch.xdog_edges(image, sigma=1.4)
         old, new = reference.clean(edge) > 0, sketch.clean(edge) > 0
         print(f"  {name:22s} line px {old.sum():6d} -> {new.sum():6d}   mean distance "
+              f"old->new {mean_distance(old, new):.3f} px, new->old "
+              f"{mean_distance(new, old):.3f} px")  # fmt: skip
+    print("fidelity (adaptive XDoG, every scale at full size vs coarse scales at half size):")
+    for name, image in cases:
+        old, new = reference.xdog_sketch(image, half=False), sketch.xdog_sketch(image)
+        print(f"  {name:22s} line px {old.sum():6d} -> {new.sum():6d}   "
+              f"{'identical' if np.array_equal(old, new) else 'differ'}; mean distance "
               f"old->new {mean_distance(old, new):.3f} px, new->old "
               f"{mean_distance(new, old):.3f} px")  # fmt: skip
 

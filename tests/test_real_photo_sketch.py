@@ -6,10 +6,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+import sketch_reference as reference
 from skimage.data import astronaut
 
 from facedata.align import LandmarkDetector, align_ffhq
 from facedata.features import sketch
+from facedata.pipeline.maps import resize_image
+from facedata.sources import SourceConfig, get_source
+from facedata.sources.demo import write_demo_tree
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +73,46 @@ def test_an_enlarged_face_draws_curves_not_its_pixel_grid(face):
     as_if_sharp = sketch.xdog_sketch(blocky, enlargement=1.0)
     adapted = sketch.xdog_sketch(blocky, enlargement=512 / 56)
     assert straight_share(adapted) < 0.7 * straight_share(as_if_sharp)
+
+
+@pytest.fixture(scope="module")
+def drawn_faces(tmp_path_factory) -> list[np.ndarray]:
+    """Two demo drawings at 512 px: flat colours, so XDoG goes on to its coarser scales."""
+    root = write_demo_tree(tmp_path_factory.mktemp("drawn"), count=2)
+    source = get_source(SourceConfig(name="celebamask-hq", root=str(root)))
+    return [resize_image(source.load(ref).image, 512) for ref in source.refs()]
+
+
+def test_xdog_sketch_matches_the_step_by_step_reference(face, drawn_faces, monkeypatch):
+    images = [face, cv2.GaussianBlur(face, (0, 0), 3.0), *drawn_faces]
+    halves = []
+    spied = sketch._dark_edges
+    monkeypatch.setattr(
+        sketch, "_dark_edges", lambda c, **kw: halves.append(kw["half"]) or spied(c, **kw)
+    )
+    for image in images:
+        np.testing.assert_array_equal(sketch.xdog_sketch(image), reference.xdog_sketch(image))
+    np.testing.assert_array_equal(
+        sketch.xdog_sketch(face, enlargement=3.0), reference.xdog_sketch(face, enlargement=3.0)
+    )
+    assert True in halves and False in halves  # both routes of dark_edges were compared
+
+
+def test_half_size_dark_edges_is_close_to_the_full_size_one(face):
+    for sigma in (2.8, 5.6):
+        full = sketch.dark_edges(face, sigma=sigma)
+        half = sketch.dark_edges(face, sigma=sigma, half=True)
+        np.testing.assert_array_equal(half, reference.dark_edges(face, sigma=sigma, half=True))
+        error = np.abs(half - full) / full.max()
+        assert error.mean() < 0.002 and np.percentile(error, 99) < 0.03
+    with pytest.raises(ValueError, match="sigma > sqrt"):
+        sketch.dark_edges(face, sigma=1.4, half=True)
+
+
+def test_hysteresis_matches_labelling_with_scipy(face):
+    edge = sketch.nms(sketch.dark_edges(face, sigma=1.4))
+    for high in (0.005, 0.02, 0.08):
+        np.testing.assert_array_equal(
+            sketch.hysteresis(edge, high=high, low=high / 2),
+            reference.hysteresis(edge, high=high, low=high / 2),
+        )

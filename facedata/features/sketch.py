@@ -151,12 +151,13 @@ def nms(edge: np.ndarray, *, sigma: float = 2.0, multiplier: float = 1.01) -> np
     dx, dy = _across(hxx, hxy + hyx, hyy)
     xs = np.arange(edge.shape[1], dtype=np.float32)
     ys = np.arange(edge.shape[0], dtype=np.float32)[:, None]
+    tolerant = edge * multiplier
     keep = np.ones(edge.shape, bool)
     for sign in (-1.0, 1.0):
         near = cv2.remap(
             edge, xs + sign * dx, ys + sign * dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
-        keep &= edge * multiplier >= near
+        keep &= tolerant >= near
     return edge * keep
 
 
@@ -171,10 +172,15 @@ def _across(hxx: np.ndarray, hxy2: np.ndarray, hyy: np.ndarray) -> tuple[np.ndar
     """
     u = hxx - hyy
     r = cv2.magnitude(u, hxy2)
-    cos2 = np.divide(u, r, out=np.ones_like(u), where=r > 0)
-    cos = np.sqrt(np.maximum(0.5 + 0.5 * cos2, 0))
-    sin = np.copysign(np.sqrt(np.maximum(0.5 - 0.5 * cos2, 0)), hxy2)
-    turn = hxx + hyy <= 0  # (cos, sin) turned by 90° is (-sin, cos)
+    half = np.divide(u, r, out=np.ones_like(u), where=r > 0)
+    half *= 0.5
+    # In place, in the order of ``sqrt(max(0.5 + half, 0))``: the same float32 roundings.
+    cos = np.add(half, 0.5)
+    sin = np.subtract(0.5, half, out=half)
+    for part in (cos, sin):
+        np.sqrt(np.maximum(part, 0, out=part), out=part)
+    np.copysign(sin, hxy2, out=sin)
+    turn = np.add(hxx, hyy, out=u) <= 0  # (cos, sin) turned by 90° is (-sin, cos)
     dx = np.negative(sin, out=cos.copy(), where=turn)
     np.copyto(sin, cos, where=turn)
     return dx, sin
@@ -607,15 +613,28 @@ def hysteresis(edge: np.ndarray, *, high: float, low: float) -> np.ndarray:
     >>> hysteresis(np.array([[0.9, 0.5, 0.0, 0.5]]), high=0.8, low=0.4)
     array([[ True,  True, False, False]])
     """
-    weak = (edge >= low).astype(np.uint8)
-    count, labels = cv2.connectedComponents(weak, connectivity=8)
-    strong = np.zeros(count, bool)
-    strong[np.unique(labels[edge >= high])] = True
-    strong[0] = False  # below low
-    return strong[labels]
+    labels, seeded = _seeded_components(edge, high=high, low=low)
+    return seeded[labels]
 
 
-def dark_edges(image: np.ndarray, *, sigma: float, k: float = 1.6) -> np.ndarray:
+def _seeded_components(
+    edge: np.ndarray, *, high: float, low: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """8-connected components at or above ``low`` (label 0: below it) and, per label,
+    whether the component holds a pixel at or above ``high``."""
+    weak = (edge >= low).view(np.uint8)
+    # 16-bit labels are faster and suffice while there are fewer weak pixels than labels.
+    depth = cv2.CV_16U if cv2.countNonZero(weak) < 2**16 - 1 else cv2.CV_32S
+    count, labels = cv2.connectedComponents(weak, connectivity=8, ltype=depth)
+    seeded = np.zeros(count, bool)
+    seeded[labels[edge >= high]] = True
+    seeded[0] = False  # below low
+    return labels, seeded
+
+
+def dark_edges(
+    image: np.ndarray, *, sigma: float, k: float = 1.6, half: bool = False
+) -> np.ndarray:
     """The dark side of edges and dark lines: ``max(G_{k sigma} * I - G_sigma * I, 0)``.
 
     XDoG's difference of Gaussians with ``gamma = 1`` and no soft threshold, so its
@@ -628,17 +647,51 @@ def dark_edges(image: np.ndarray, *, sigma: float, k: float = 1.6) -> np.ndarray
     image : (H, W, 3) or (H, W) uint8 ndarray
     sigma, k : float
         Inner Gaussian sigma (pixels) and the ratio of the outer one.
+    half : bool
+        Blur the image halved by ``cv2.pyrDown`` and bring the difference back with
+        ``cv2.pyrUp``: about eight times cheaper, for ``sigma`` over sqrt(2) (each pyramid
+        step blurs by a variance of 1 px², which the Gaussians leave out). Pixel centres stay
+        in place, and a difference this wide holds little the half grid misses: on a 512 px
+        photo at sigma 2.8 it is off by 0.1% of the strongest line on average, 1-3% at the
+        99th percentile, most near the border.
 
     Returns
     -------
     (H, W) float32 ndarray
         0 on flat areas and bright sides, up to about 0.5 on strong dark lines.
+
+    Examples
+    --------
+    >>> step = np.repeat(np.array([[200] * 8 + [40] * 8], np.uint8), 4, axis=0)
+    >>> (dark_edges(step, sigma=1.0)[0] > 0.01).nonzero()[0]
+    array([ 8,  9, 10])
     """
-    channels = image.astype(np.float32) / 255.0
-    d = cv2.GaussianBlur(channels, (0, 0), k * sigma) - cv2.GaussianBlur(channels, (0, 0), sigma)
+    if half and sigma * sigma <= 2.0:
+        raise ValueError(f"dark_edges with half=True needs sigma > sqrt(2), got {sigma}")
+    return _dark_edges(_unit(image), sigma=sigma, k=k, half=half)
+
+
+def _unit(image: np.ndarray) -> np.ndarray:
+    """uint8 image → float32 in [0, 1], as ``image.astype(np.float32) / 255``."""
+    # One pass and one array: the float copy and the quotient as two 3 MB temporaries made
+    # the allocator hand pages back and fault them in again, twenty times slower.
+    return np.divide(image, 255.0, dtype=np.float32)
+
+
+def _dark_edges(channels: np.ndarray, *, sigma: float, k: float, half: bool) -> np.ndarray:
+    """:func:`dark_edges` of an image already in [0, 1] (converted once for every scale)."""
+    inner, outer = sigma, k * sigma
+    if half:
+        h, w = channels.shape[:2]
+        channels = cv2.pyrDown(channels)
+        inner, outer = (np.sqrt(s * s - 2.0) / 2 for s in (inner, outer))
+    d = cv2.GaussianBlur(channels, (0, 0), outer)
+    d -= cv2.GaussianBlur(channels, (0, 0), inner)
     if d.ndim == 3:
         d = reduce(np.maximum, np.moveaxis(d, -1, 0))
-    return np.maximum(d, 0.0)
+    if half:
+        d = cv2.pyrUp(d, dstsize=(w, h))
+    return np.maximum(d, 0.0, out=d)
 
 
 def xdog_sketch(
@@ -653,7 +706,8 @@ def xdog_sketch(
     2. Scale: ``style.xdog_sigma`` at 512 px, scaled with the image side and by
        ``0.35 x enlargement`` when that is more than 1; doubled, then doubled again, while
        the lines stay under the lower share of ``style.xdog_lines`` (a blurred photo has its
-       edges only at the coarser scales).
+       edges only at the coarser scales). A doubled scale of 2 px or more takes its
+       :func:`dark_edges` on the half-size image (``half=True``).
     3. Lines: :func:`dark_edges`, :func:`nms`, :func:`hysteresis` (low = high / 2), thinning,
        fragments under ``style.xdog_fragment`` pixels erased. The high threshold is
        :data:`XDOG_THRESHOLD` clamped so that 2-8% of pixels are seeds, then moved down by
@@ -680,16 +734,14 @@ def xdog_sketch(
     compendium including advanced image stylization", Computers & Graphics 36(6), 2012;
     J. Canny, "A Computational Approach to Edge Detection", IEEE TPAMI 8(6), 1986.
     """
-    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-    # A screen or grain is a few pixels fine: 2 px of blur removes it, more erases the face.
-    pre_sigma = max(0.5 * (enlargement - 1.0), min(0.6 * (noise_level(gray) - 2.0), 2.0))
-    if pre_sigma > 0.3:
-        image = cv2.GaussianBlur(image, (0, 0), pre_sigma)
+    image, base = _xdog_input(image, enlargement=enlargement, style=style)
     fewest, most = style.xdog_lines
-    base = style.xdog_sigma * min(image.shape[:2]) / 512 * max(1.0, 0.35 * enlargement)
+    channels = _unit(image)
     lines, edge, high = np.zeros(image.shape[:2], bool), None, XDOG_THRESHOLD
     for sigma in (base, 2 * base, 4 * base):
-        candidate = nms(dark_edges(image, sigma=sigma), sigma=style.nms_sigma or 2.0)
+        # The coarser scales on the half-size image: their blurs were most of the time.
+        dark = _dark_edges(channels, sigma=sigma, k=1.6, half=sigma > base and sigma >= 2)
+        candidate = nms(dark, sigma=style.nms_sigma or 2.0)
         strengths = np.sort(candidate[candidate > 0])[::-1]
         if len(strengths) == 0:
             continue
@@ -707,6 +759,28 @@ def xdog_sketch(
     return lines
 
 
+def _xdog_input(
+    image: np.ndarray, *, enlargement: float, style: SketchStyle
+) -> tuple[np.ndarray, float]:
+    """Steps 1 and 2 of :func:`xdog_sketch`: the pre-blurred image and the first scale."""
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    # A screen or grain is a few pixels fine: 2 px of blur removes it, more erases the face.
+    pre_sigma = max(0.5 * (enlargement - 1.0), min(0.6 * (noise_level(gray) - 2.0), 2.0))
+    if pre_sigma > 0.3:
+        image = cv2.GaussianBlur(image, (0, 0), pre_sigma)
+    return image, style.xdog_sigma * min(image.shape[:2]) / 512 * max(1.0, 0.35 * enlargement)
+
+
 def _xdog_lines(edge: np.ndarray, high: float, fragment: int) -> np.ndarray:
-    lines = thin(hysteresis(edge, high=high, low=high / 2))
-    return remove_specks(lines, min_pixels=fragment)
+    """``remove_specks(thin(hysteresis(edge, high=high, low=high / 2)), min_pixels=fragment)``.
+
+    Thinning neither joins, splits nor erases 8-connected components, so the hysteresis
+    labels still name the thinned components: their sizes need no second labelling.
+    """
+    labels, seeded = _seeded_components(edge, high=high, low=high / 2)
+    lines = thin(seeded[labels])
+    ys, xs = np.nonzero(lines)
+    owner = labels[ys, xs]
+    short = np.bincount(owner, minlength=len(seeded))[owner] < fragment
+    lines[ys[short], xs[short]] = False
+    return lines
