@@ -46,7 +46,12 @@ def _build(root: str, out: Path, args, *, maps: tuple[str, ...], align: AlignCon
     report = build(config, SourceConfig(name="folder", root=root), stage_configs={"align": align})
     # Failure lines grouped by their wording, numbers left out.
     reasons = Counter(re.sub(r"[\d.]+", "N", f["error"])[:70] for f in report.failures)
-    print(f"  {report.written} samples written, {len(report.failures)} failure lines")
+    limit = BuildConfig.max_failure_rate
+    print(
+        f"  {report.written} samples written, {len(report.failures)} failure lines: "
+        f"{report.rejected} rejected by a quality gate, error rate {report.failure_rate:.1%} "
+        f"({'within' if report.failure_rate <= limit else 'over'} the default {limit:.0%})"
+    )
     for reason, n in reasons.most_common():
         print(f"    {n:4d}  {reason}")
     return list(iter_samples(str(out)))

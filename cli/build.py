@@ -82,7 +82,8 @@ def _summarise(report: BuildReport) -> None:
     typer.echo(
         f"{report.written} samples written to {out} ({report.shards_built} shards built, "
         f"{report.shards_skipped} already complete{removed}); {len(report.failures)} failed "
-        f"of {report.attempted} in {report.seconds.get('total', 0.0):.1f} s"
+        f"of {report.attempted} ({report.rejected} rejected by a quality gate) in "
+        f"{report.seconds.get('total', 0.0):.1f} s"
     )
     for failure in report.failures[:5]:
         typer.echo(f"  failed {failure['key']} [{failure['stage']}]: {failure['error']}", err=True)

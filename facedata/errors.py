@@ -28,6 +28,16 @@ class BadImageError(FacedataError):
     """An input image cannot be turned into an RGB uint8 array."""
 
 
+class RejectedError(FacedataError):
+    """A quality gate turned a sample away (a face too small, implausible landmarks). It is a
+    failure line with a ``reason`` but not an error: it does not count toward
+    ``max_failure_rate``."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 class ConfigError(FacedataError):
     """Options that contradict each other or name something that does not exist."""
 

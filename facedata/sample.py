@@ -53,6 +53,9 @@ class Sample:
         Output fields by WebDataset field name (``"mask.png"``), arrays or bytes.
     error : tuple of (stage, message) or None
         Set when a stage failed; the sample is then not written.
+    rejected : str or None
+        With ``error``, when a quality gate turned the sample away: the gate's reason
+        (``small_face``, ``implausible_landmarks``).
     """
 
     key: str
@@ -62,12 +65,15 @@ class Sample:
     meta: dict[str, Any] = field(default_factory=dict)
     fields: dict[str, Any] = field(default_factory=dict)
     error: tuple[str, str] | None = None
+    rejected: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
-    def fail(self, stage: str, message: str) -> None:
-        """Mark the sample as failed in ``stage``; the first failure is kept."""
+    def fail(self, stage: str, message: str, rejected: str | None = None) -> None:
+        """Mark the sample as failed in ``stage`` (rejected by a quality gate when
+        ``rejected`` names its reason); the first failure is kept."""
         if self.error is None:
             self.error = (stage, message)
+            self.rejected = rejected

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -12,9 +15,13 @@ from skimage.data import astronaut
 
 from facedata.align import Face, LandmarkDetector, align_ffhq, ffhq_quad
 from facedata.align.ffhq import frame_error, padded_fraction
+from facedata.pipeline import BuildConfig, build
 from facedata.pipeline.align import AlignConfig, AlignStage
 from facedata.pipeline.stages import StageContext
 from facedata.sample import Sample
+from facedata.shards.inspect import format_summary, summarize
+from facedata.shards.verify import verify
+from facedata.sources import SourceConfig
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +100,63 @@ def test_landmarks_that_do_not_fit_again_fail_the_face(photo, landmarks, monkeyp
     calls.clear()
     [kept] = run(AlignConfig(max_landmark_shift=0), photo)
     assert kept.ok and len(calls) == 1
+
+
+def group_photo(photo: np.ndarray) -> np.ndarray:
+    """The astronaut and a copy at 3/4 scale side by side: faces of about 174 and 129 px."""
+    canvas = np.full((512, 896, 3), 128, np.uint8)
+    canvas[:, :512] = photo
+    canvas[64:448, 512:] = cv2.resize(photo, (384, 384), interpolation=cv2.INTER_AREA)
+    return canvas
+
+
+def test_rejected_faces_are_failure_lines_that_do_not_fail_the_build(tmp_path, photo):
+    """A gate's rejections are reported apart from errors, by a real CLI process with two
+    worker processes, and verify and inspect agree with failures.jsonl."""
+    root = tmp_path / "photos"
+    root.mkdir()
+    cv2.imwrite(str(root / "group.png"), cv2.cvtColor(group_photo(photo), cv2.COLOR_RGB2BGR))
+    args = [sys.executable, "-m", "facedata", "build", "--src", "folder", "--root", root,
+            "--size", 128, "--maps", "parsing", "--align", "ffhq", "--all-faces",
+            "--min-face-size", 150, "--workers", 2, "--no-progress"]  # fmt: skip
+
+    def facedata(*extra):
+        return subprocess.run([str(a) for a in [*args, *extra]], capture_output=True, text=True)
+
+    done = facedata("--out", tmp_path / "a")
+    assert done.returncode == 0, done.stderr  # 1 of 1 image rejected, default 1% limit
+    assert "1 failed of 1 (1 rejected by a quality gate)" in done.stdout
+    [line] = [json.loads(x) for x in (tmp_path / "a" / "failures.jsonl").read_text().splitlines()]
+    assert line["key"].endswith("-f1") and line["reason"] == "small_face"
+    assert "face 1 is 129 px across" in line["error"]
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert (manifest["attempted"], manifest["failed"], manifest["rejected"]) == (1, 1, 1)
+    assert verify(tmp_path / "a").ok
+    summary = summarize(tmp_path / "a")
+    assert summary["rejected"] == 1 and summary["rejected_by_reason"] == {"small_face": 1}
+    assert "(0 errors, 1 rejected by a quality gate)" in format_summary(summary)
+
+    # An error still counts: one unreadable image of two is over the default limit.
+    (root / "broken.jpg").write_bytes(b"")
+    failed = facedata("--out", tmp_path / "b")
+    assert failed.returncode == 1 and "failure rate 50.0% exceeds" in failed.stderr
+    lines = [json.loads(x) for x in (tmp_path / "b" / "failures.jsonl").read_text().splitlines()]
+    assert sorted(f.get("reason", "error") for f in lines) == ["error", "small_face"]
+    assert verify(tmp_path / "b").ok  # the manifest is written either way
+
+
+def test_verify_catches_a_rejection_count_that_disagrees_with_the_failure_lines(tmp_path, photo):
+    root = tmp_path / "photos"
+    root.mkdir()
+    cv2.imwrite(str(root / "group.png"), cv2.cvtColor(group_photo(photo), cv2.COLOR_RGB2BGR))
+    out = tmp_path / "out"
+    config = BuildConfig(out=str(out), size=64, maps=("parsing",), progress=False)
+    align = AlignConfig(method="ffhq", all_faces=True, min_face_size=150)
+    report = build(config, SourceConfig(name="folder", root=str(root)), {"align": align})
+    assert report.rejected == 1 and report.failure_rate == 0.0
+    path = out / "failures.jsonl"
+    [line] = [json.loads(x) for x in path.read_text().splitlines()]
+    del line["reason"]  # now an error line: the manifest's rejected count no longer holds
+    path.write_text(json.dumps(line, sort_keys=True) + "\n")
+    problems = verify(out).problems
+    assert any("says 1 samples were rejected" in p and "lists 0" in p for p in problems)

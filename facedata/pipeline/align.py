@@ -17,7 +17,7 @@ import numpy as np
 
 from ..align import LandmarkDetector, align_ffhq, ffhq_quad, transform_points, warp_labels
 from ..align.ffhq import frame_error, padded_fraction
-from ..errors import ConfigError, FacedataError
+from ..errors import ConfigError, FacedataError, RejectedError
 from ..labels import labelled_eyes
 from ..options import option
 from ..sample import Sample
@@ -226,10 +226,11 @@ class AlignStage(Stage):
     def _check_size(self, sample: Sample, landmarks: np.ndarray, index: int) -> None:
         side = ffhq_quad(landmarks)[1]
         if side < self.config.min_face_size:
-            raise FacedataError(
+            raise RejectedError(
                 f"face {index} is {side:.0f} px across (its FFHQ crop side), under "
                 f"--min-face-size {self.config.min_face_size}: it would be enlarged "
-                f"{self.context.size / side:.1f}x; pass a smaller --min-face-size to keep it"
+                f"{self.context.size / side:.1f}x; pass a smaller --min-face-size to keep it",
+                "small_face",
             )
 
     def _check_landmarks(self, sample: Sample, score: float | None) -> None:
@@ -245,16 +246,18 @@ class AlignStage(Stage):
         shift = min(shifts, default=np.inf) / max(float(np.hypot(*eyes)), 1e-6)
         sample.meta["align"]["refit_shift"] = round(float(shift), 3) if again else None
         if not again:
-            raise FacedataError(
+            raise RejectedError(
                 f"implausible face (detector score {score:.2f}): no face is found again on its "
                 "aligned crop, so its landmarks are probably wrong (a turned, hidden or "
-                "blurred face); --max-landmark-shift 0 keeps such faces"
+                "blurred face); --max-landmark-shift 0 keeps such faces",
+                "implausible_landmarks",
             )
         if shift > limit:
-            raise FacedataError(
+            raise RejectedError(
                 f"implausible landmarks (detector score {score:.2f}): fitted again on the "
                 f"aligned crop they move by {shift:.2f} eye distances, over {limit:.2f} "
-                "(--max-landmark-shift, less below --sure-score); raise it to keep such faces"
+                "(--max-landmark-shift, less below --sure-score); raise it to keep such faces",
+                "implausible_landmarks",
             )
 
     def _aligned(

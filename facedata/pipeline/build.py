@@ -158,8 +158,16 @@ class BuildReport:
     networks: dict[str, dict] = field(default_factory=dict)
 
     @property
+    def rejected(self) -> int:
+        """Failure lines of samples a quality gate turned away (they carry a ``reason``)."""
+        return sum(1 for f in self.failures if "reason" in f)
+
+    @property
     def failure_rate(self) -> float:
-        return len(self.failures) / self.attempted if self.attempted else 0.0
+        """Failures that are errors, per sample attempted: rejections do not count (a group
+        photo's small faces are the gate working, not the build failing)."""
+        errors = len(self.failures) - self.rejected
+        return errors / self.attempted if self.attempted else 0.0
 
 
 class StageSets:
@@ -264,6 +272,7 @@ def build_shard(
                             "error": message,
                             "shard": task.name,
                         }
+                        | ({"reason": sample.rejected} if sample.rejected else {})
                     )
             seconds["encode+write"] = seconds.get("encode+write", 0.0) + time.perf_counter() - t0
             if on_sample:
@@ -674,7 +683,8 @@ class BuildSession:
         if report.failure_rate > config.max_failure_rate:
             raise BuildFailedError(
                 f"failure rate {report.failure_rate:.1%} exceeds max_failure_rate "
-                f"{config.max_failure_rate:.1%} (see {out / FAILURES})",
+                f"{config.max_failure_rate:.1%} (see {out / FAILURES}; faces rejected by a "
+                "quality gate do not count)",
                 report,
             )
         return report
@@ -689,6 +699,7 @@ class BuildSession:
         manifest["attempted"] = report.attempted
         manifest["failed"] = len(report.failures)
         manifest["eyes_from"] = _eye_sources(self.results.values())
+        manifest["rejected"] = report.rejected
         manifest = json.loads(json.dumps(manifest, default=str))
         manifest[CHECKSUM] = checksum(manifest)
         return manifest

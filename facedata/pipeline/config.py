@@ -59,7 +59,8 @@ class BuildConfig:
         Images per network forward pass, merged across workers; 0 picks 32 on a GPU, 8 on a
         CPU. Every pass has this shape, so maps do not depend on the number of workers.
     max_failure_rate : float
-        The build fails when more than this fraction of samples fails.
+        The build fails when more than this fraction of samples fails with an error (faces a
+        quality gate rejects do not count).
     jpeg_quality : int
         Quality of the ``jpg`` field.
     progress : bool

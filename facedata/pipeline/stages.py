@@ -23,7 +23,7 @@ from dataclasses import dataclass, is_dataclass
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
-from ..errors import ConfigError, FacedataError
+from ..errors import ConfigError, FacedataError, RejectedError
 from ..sample import Sample
 from ..shards.fields import FieldSpec
 from .networks import NetworkRuntime, NetworkSpec
@@ -191,6 +191,8 @@ def guarded(stage: str, sample: Sample, fn, *args) -> None:
     """
     try:
         fn(sample, *args)
+    except RejectedError as exc:
+        sample.fail(stage, str(exc), rejected=exc.reason)
     except FacedataError as exc:
         sample.fail(stage, str(exc))
     except Exception as exc:

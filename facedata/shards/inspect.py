@@ -54,8 +54,11 @@ def summarize(out: str | os.PathLike) -> dict:
         else []
     )
     by_stage: dict[str, int] = defaultdict(int)
+    by_reason: dict[str, int] = defaultdict(int)
     for f in failures:
         by_stage[f["stage"]] += 1
+        if "reason" in f:
+            by_reason[f["reason"]] += 1
     first = next((s["path"] for sp in manifest["splits"].values() for s in sp["shards"]), None)
     return {
         "out": str(out),
@@ -73,6 +76,8 @@ def summarize(out: str | os.PathLike) -> dict:
         "attempted": manifest["attempted"],
         "failed": len(failures),
         "failures_by_stage": dict(by_stage),
+        "rejected": sum(by_reason.values()),
+        "rejected_by_reason": dict(by_reason),
         "failures": failures[:10],
         "config": {k: manifest[k] for k in ("build", "source", "stages", "split_rule")},
     }
@@ -100,9 +105,15 @@ def format_summary(summary: dict) -> str:
             for m, n in sorted(methods.items())
         )
         lines.append(f"  {name:<10} {told}")
-    lines.append(f"failures: {summary['failed']} of {summary['attempted']}")
+    errors = summary["failed"] - summary["rejected"]
+    lines.append(
+        f"failures: {summary['failed']} of {summary['attempted']} ({errors} errors, "
+        f"{summary['rejected']} rejected by a quality gate)"
+    )
     for stage, n in summary["failures_by_stage"].items():
         lines.append(f"  {stage}: {n}")
+    for reason, n in summary["rejected_by_reason"].items():
+        lines.append(f"  rejected, {reason}: {n}")
     for f in summary["failures"]:
         lines.append(f"  {f['key']} [{f['stage']}] {f['error']}")
     cfg = summary["config"]

@@ -213,6 +213,13 @@ def _check_listing(out: Path, manifest: dict, listed: list, report: VerifyReport
             f"{MANIFEST}: says {manifest.get('failed')} samples failed, failures.jsonl "
             f"lists {len(failures)}"
         )
+    rejected = sum(1 for f in failures if "reason" in f)
+    # Builds from before rejections were counted have no key and no line with a reason.
+    if manifest.get("rejected", 0) != rejected:
+        report.problems.append(
+            f"{MANIFEST}: says {manifest.get('rejected')} samples were rejected by a quality "
+            f"gate, failures.jsonl lists {rejected} with a reason"
+        )
     unsplit = sum(1 for f in failures if f.get("stage") == "split")
     attempted = unsplit
     for _, shard in listed:
