@@ -11,15 +11,21 @@ back and prints:
   axis-aligned runs of 6 px or more;
 - with ``--aligned DIR`` (a folder of already aligned crops): PSNR of each output against its
   input under ``--align auto`` (median, min);
-- with ``--demo``: hair IoU of the offline parser against the demo faces' annotations.
+- with ``--demo``: hair IoU of the offline parser against the demo faces' annotations, hats
+  counted (a hat drawn as hair costs the hair's IoU), and its hat IoU on the faces with one;
+- with ``--fringe FILE``: on hand-drawn fringe polygons (JSON: sample key -> ``[[x, y], ...]``
+  in the output frame, ``[]`` for a bare forehead), the share of the fringe (the polygon
+  inside the landmark forehead, above the brows) labelled skin, and the share of the bare
+  forehead labelled hair.
 
     PYTHONPATH=. python benchmarks/real_photos.py /work/photos [--no-hair bald_guys,dogs]
-        [--aligned /work/photos/aligned] [--demo] [--size 512] [--workers 2]
+        [--aligned /work/photos/aligned] [--demo] [--fringe FILE] [--size 512] [--workers 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import tempfile
 import time
@@ -30,6 +36,7 @@ import cv2
 import numpy as np
 
 from facedata.features.head_parsing import head_parsing
+from facedata.features.landmark_parsing import landmark_parsing
 from facedata.io.images import read_image
 from facedata.labels import LABEL
 from facedata.pipeline import BuildConfig, build
@@ -89,7 +96,9 @@ def parsing_figures(samples: list, no_hair: tuple[str, ...]) -> None:
         head_parsing(s["jpg"], np.asarray(s["json"]["landmarks"]))
     ms = (time.process_time() - t0) / max(len(samples), 1) * 1000
     print(f"  parsing methods: {dict(methods)}")
+    hats = sum((s["parsing.png"] == LABEL["hat"]).mean() > 0.005 for s in samples)
     print(f"  hair present in {np.mean(hair):.1%} of {len(visible)} faces with hair visible")
+    print(f"  hat drawn (> 0.5% of the image) on {hats} of {len(samples)} faces")
     print(f"  distinct classes per sample: {np.mean(classes):.2f}")
     print(f"  offline parser: {ms:.1f} ms CPU per {samples[0]['jpg'].shape[0]}² map, one thread")
 
@@ -123,21 +132,60 @@ def aligned_figures(root: str, tmp: Path, args) -> None:
 def demo_figures(tmp: Path, args) -> None:
     config = BuildConfig(out=str(tmp / "demo"), size=args.size, maps=("parsing",),
                          workers=args.workers, progress=False)  # fmt: skip
-    build(config, SourceConfig(name="demo"))
-    ious, hats = [], []
+    # Landmarks on the annotated faces too (they would take their eyes from the annotations).
+    build(config, SourceConfig(name="demo"), {"align": AlignConfig(annotated_eyes=False)})
+    ious, hats, hat_ious = [], [], []
     for s in iter_samples(str(tmp / "demo")):
         meta, truth = s["json"], s["parsing.png"]
         if "landmarks" not in meta or meta["maps"]["parsing"] != "annotations":
             continue
         if not (truth == LABEL["hair"]).any():
             continue
-        drawn = head_parsing(s["jpg"], np.asarray(meta["landmarks"])) == LABEL["hair"]
-        want = truth == LABEL["hair"]
-        ious.append((drawn & want).sum() / (drawn | want).sum())
+        labels = head_parsing(s["jpg"], np.asarray(meta["landmarks"]))
+        ious.append(_iou(labels == LABEL["hair"], truth == LABEL["hair"]))
         hats.append((truth == LABEL["hat"]).any())
+        if hats[-1]:
+            hat_ious.append(_iou(labels == LABEL["hat"], truth == LABEL["hat"]))
     ious, hats = np.array(ious), np.array(hats)
-    print(f"  demo hair IoU: mean {ious.mean():.3f} over {len(ious)} faces with hair; "
-          f"{ious[~hats].mean():.3f} over the {(~hats).sum()} without a hat")  # fmt: skip
+    print(
+        f"  demo hair IoU, hats counted: mean {ious.mean():.3f} over {len(ious)} faces with "
+        f"hair; {ious[~hats].mean():.3f} over the {(~hats).sum()} without a hat, "
+        f"{ious[hats].mean():.3f} over the {hats.sum()} with one"
+    )
+    print(f"  demo hat IoU on the faces with a hat: {np.round(hat_ious, 2).tolist()}")
+
+
+def _iou(drawn: np.ndarray, want: np.ndarray) -> float:
+    return float((drawn & want).sum() / max((drawn | want).sum(), 1))
+
+
+def fringe_figures(samples: list, path: str) -> None:
+    polygons = {k: v for k, v in json.loads(Path(path).read_text()).items() if k[0] != "_"}
+    by_key = {s["json"]["key"]: s for s in samples}
+    missing = sorted(set(polygons) - set(by_key))
+    figures: dict[str, tuple[list, list]] = {"segmentation": ([], []), "landmarks": ([], [])}
+    for key in sorted(set(polygons) & set(by_key)):
+        image, landmarks = by_key[key]["jpg"], np.asarray(by_key[key]["json"]["landmarks"])
+        parts = landmark_parsing(landmarks, image.shape[:2])
+        forehead = parts == LABEL["skin"]
+        forehead[int(landmarks[17:27, 1].min()) :] = False  # above the brows
+        drawn = np.zeros(image.shape[:2], np.uint8)
+        if polygons[key]:
+            cv2.fillPoly(drawn, [np.asarray(polygons[key], np.int32)], 1)
+        fringe, bare = forehead & (drawn > 0), forehead & (drawn == 0)
+        for name, labels in (("segmentation", head_parsing(image, landmarks)),
+                             ("landmarks", parts)):  # fmt: skip
+            if fringe.any():
+                figures[name][0].append((labels[fringe] == LABEL["skin"]).mean())
+            if bare.sum() > 200:
+                figures[name][1].append((labels[bare] == LABEL["hair"]).mean())
+    for name, (skin, hair) in figures.items():
+        print(
+            f"  {name}: fringe labelled skin {np.mean(skin):.1%} (mean of {len(skin)} faces), "
+            f"bare forehead labelled hair {np.mean(hair):.1%} (mean of {len(hair)})"
+        )
+    if missing:
+        print(f"  not in this build: {', '.join(missing)}")
 
 
 def main() -> None:
@@ -150,6 +198,7 @@ def main() -> None:
     )
     parser.add_argument("--aligned", default=None)
     parser.add_argument("--demo", action="store_true")
+    parser.add_argument("--fringe", default=None, help="JSON of hand-drawn fringe polygons")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
@@ -160,6 +209,9 @@ def main() -> None:
                          align=AlignConfig(method="ffhq", all_faces=True))  # fmt: skip
         parsing_figures(samples, tuple(t for t in args.no_hair.split(",") if t))
         sketch_figures(samples)
+        if args.fringe:
+            print(f"fringe ({args.fringe}):")
+            fringe_figures(samples, args.fringe)
         if args.aligned:
             print(f"{args.aligned} (--align auto):")
             aligned_figures(args.aligned, tmp, args)

@@ -25,7 +25,8 @@ PARSERS = ("auto", "annotations", "bisenet", "parsenet", "segmentation", "landma
 OFFLINE = ("segmentation", "landmarks")
 #: What each offline parser cannot draw, said once per build when it stands in for a network.
 OFFLINE_COST = {
-    "segmentation": "no eyeglasses, hat, earrings or necklace (hats become hair)",
+    "segmentation": "no eyeglasses, earrings or necklace; a hat only where its colour stands "
+    "apart from the hair",
     "landmarks": "no hair, hat, eyeglasses, ears, neck or cloth",
 }
 NETWORKS = ("bisenet", "parsenet")
@@ -46,7 +47,7 @@ class ParsingConfig:
     parser : str
         ``annotations`` (the dataset's own; a sample without them fails), ``bisenet`` or
         ``parsenet`` (facexlib's networks, for every sample), ``segmentation`` (the landmark
-        parts plus hair, ears, neck and cloth segmented from the photo, no network),
+        parts plus hair, hat, ears, neck and cloth segmented from the photo, no network),
         ``landmarks`` (the landmark parts only: no hair), or ``auto``: annotations where the
         sample has them, else a network whose weights are cached (BiSeNet first), else
         segmentation.
