@@ -10,7 +10,7 @@ import pytest
 
 from facedata.data import ShardDataset
 from facedata.errors import ConfigError
-from facedata.pipeline.stages import maps_schema
+from facedata.pipeline.schema import maps_schema
 from facedata.preview.grid import BAND, pick_samples, shard_grid, tile
 from facedata.shards.fields import (
     FieldSpec,

@@ -187,11 +187,24 @@ class FlowStage(facedata.Stage):
 
     name = "flow"
     fields = (facedata.FieldSpec("flow.fwd.npy", "cells", side=8, depth=2, dtype="float32"),)
+    method_schema = {"const": "cell-means"}
+    meta_schema = {
+        "properties": {
+            "flow": {
+                "type": "object",
+                "required": ["cells"],
+                "additionalProperties": False,
+                "properties": {"cells": {"type": "integer", "minimum": 1}},
+            }
+        },
+        "required": ["flow"],
+    }
 
     def process(self, sample):
         h, w, _ = sample.image.shape
         cells = sample.image[..., :2].reshape(h // 8, 8, w // 8, 8, 2).mean(axis=(1, 3))
         sample.fields["flow.fwd.npy"] = cells.astype(np.float32)
+        sample.meta["flow"] = {"cells": cells.shape[0] * cells.shape[1]}
         facedata.record(sample, "flow", "cell-means")
 
 
@@ -220,3 +233,43 @@ def test_export_names_a_plugin_fields_files_by_its_spec(monkeypatch, demo_tree, 
     with pytest.raises(ConfigError, match="declares no field spec for flow.fwd.npy"):
         export_folders(out, tmp_path / "again", progress=False)
     assert export_folders(out, tmp_path / "jpg", fields=("jpg", "json"), progress=False)
+
+
+def test_the_metadata_schema_covers_a_registered_plugins_keys(monkeypatch, demo_tree, tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    from small_builds import build_tree
+
+    from facedata.pipeline import stages
+    from facedata.pipeline.schema import sample_metadata_schema
+
+    monkeypatch.setattr(stages, "_REGISTERED", {})
+    facedata.register_stage(FlowStage)
+    out = tmp_path / "shards"
+    build_tree(out, demo_tree, maps=("flow", "mask"), size=32, split="none")
+    check = jsonschema.Draft202012Validator(sample_metadata_schema(plugins=True))
+    documented = jsonschema.Draft202012Validator(
+        json.loads((REPO / "docs" / "sample-metadata.schema.json").read_text())
+    )
+    metas = [sample["json"] for sample in iter_samples(out)]
+    assert len(metas) == 12 and metas[0]["flow"] == {"cells": 16}
+    for meta in metas:
+        assert list(check.iter_errors(meta)) == []
+        # The built-in schema does not know the plugin's key.
+        assert any("'flow' was unexpected" in e.message for e in documented.iter_errors(meta))
+    wrong = [{**metas[0], "flow": {"cells": 0}}, {k: v for k, v in metas[0].items() if k != "flow"},
+             {**metas[0], "maps": {**metas[0]["maps"], "flow": "other"}}]  # fmt: skip
+    assert all(list(check.iter_errors(meta)) for meta in wrong)
+
+
+def test_a_plugin_redeclaring_a_built_in_metadata_key_is_refused(monkeypatch):
+    from facedata.pipeline import stages
+    from facedata.pipeline.schema import sample_metadata_schema
+
+    monkeypatch.setattr(stages, "_REGISTERED", {})
+    clash = type("Clash", (facedata.Stage,), {
+        "name": "clash", "meta_schema": {"properties": {"mask": {"type": "string"}}},
+    })  # fmt: skip
+    facedata.register_stage(clash)
+    with pytest.raises(ConfigError, match="stage clash declares metadata properties 'mask'"):
+        sample_metadata_schema(plugins=True)
+    assert "clash" not in sample_metadata_schema()["$defs"]["maps"]["properties"]

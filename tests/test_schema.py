@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 from pathlib import Path
 
@@ -13,14 +14,30 @@ import pytest
 from facedata.masks import FAMILIES
 from facedata.pipeline import BuildConfig, build
 from facedata.pipeline.align import AlignConfig
-from facedata.pipeline.maps import MaskConfig, MaskStage
+from facedata.pipeline.maps import MaskConfig, MaskStage, ResizeStage
 from facedata.pipeline.stages import StageContext
 from facedata.sample import Sample
 from facedata.shards.reader import iter_samples, load_manifest
-from facedata.sources import SourceConfig
+from facedata.sources import SOURCES, SourceConfig
 from facedata.sources.demo import demo_face
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def test_the_committed_schema_is_the_one_the_code_declares():
+    from facedata.pipeline.schema import sample_metadata_schema
+
+    spec = importlib.util.spec_from_file_location("make_schemas", DOCS / "make_schemas.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    assert (DOCS / "sample-metadata.schema.json").read_text() == generator.render(), (
+        "docs/sample-metadata.schema.json is stale: run python docs/make_schemas.py"
+    )
+    schema = sample_metadata_schema()
+    # Every part comes from a declaring writer: the mask stage's families, the sources' names.
+    assert schema["$defs"]["mask_family"]["enum"] == [k for k in FAMILIES if k != "mixed"]
+    assert schema["properties"]["source"]["enum"] == list(SOURCES)
+    assert schema["properties"]["crop"] == ResizeStage.meta_schema["properties"]["crop"]
 
 
 def validator(name: str, definition: str | None = None) -> jsonschema.Draft202012Validator:

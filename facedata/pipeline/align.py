@@ -119,11 +119,118 @@ class AlignConfig:
                 raise ConfigError(f"{flag} must be 0 or more, not {value}")
 
 
+#: The metadata keys the align stage writes (see facedata.pipeline.schema).
+ALIGN_META = {
+    "properties": {
+        "align": {"$ref": "#/$defs/align"},
+        "landmarks": {
+            "description": "The 68 dlib / 300-W landmarks [x, y], rounded to 0.01 px.",
+            "type": "array",
+            "items": {"$ref": "#/$defs/point"},
+            "minItems": 68,
+            "maxItems": 68,
+        },
+        "eyes": {
+            "description": (
+                "Eye centres: [image-left eye (points 36-41), image-right eye (42-47)], or the "
+                "annotated eye parts' centres ordered by x."
+            ),
+            "type": "array",
+            "items": {"$ref": "#/$defs/point"},
+            "minItems": 2,
+            "maxItems": 2,
+        },
+        "eyes_from": {
+            "description": (
+                "Where the eyes came from: detected landmarks, or the annotated l_eye/r_eye "
+                "parts (--annotated-eyes, on annotated aligned sources)."
+            ),
+            "enum": ["landmarks", "annotations"],
+        },
+    },
+    "required": ["align"],
+    "dependentRequired": {
+        "landmarks": ["eyes"],
+        "eyes": ["eyes_from"],
+        "eyes_from": ["eyes"],
+    },
+    "$defs": {
+        "align": {
+            "description": "What the align stage did (docs/alignment.md).",
+            "type": "object",
+            "required": ["method"],
+            "additionalProperties": False,
+            "properties": {
+                "method": {"enum": ["none", "ffhq"]},
+                "faces": {
+                    "description": "Faces the detector found (absent when none was looked for).",
+                    "type": "integer",
+                    "minimum": 0,
+                },
+                "face": {
+                    "description": "Index of this face, largest first.",
+                    "type": "integer",
+                    "minimum": 0,
+                },
+                "score": {"description": "dlib detector score of the face kept.", "type": "number"},
+                "quad": {
+                    "description": "FFHQ crop quad: 4 corners [x, y] in the original image.",
+                    "type": "array",
+                    "items": {"$ref": "#/$defs/point"},
+                    "minItems": 4,
+                    "maxItems": 4,
+                },
+                "enlargement": {
+                    "description": "Output side / FFHQ crop side (above 1: the face was enlarged).",
+                    "type": "number",
+                    "exclusiveMinimum": 0,
+                },
+                "padded": {
+                    "description": (
+                        "Share of the output outside the source image (filled by padding)."
+                    ),
+                    "type": "number",
+                    "minimum": 0,
+                    "maximum": 1,
+                },
+                "refit_shift": {
+                    "description": (
+                        "Mean landmark move, in eye distances, when fitted again on the aligned "
+                        "crop (null: no face found again)."
+                    ),
+                    "type": ["number", "null"],
+                    "minimum": 0,
+                },
+                "recognised": {
+                    "description": (
+                        "--align auto found the image already aligned (its FFHQ crop is its frame)"
+                        " and kept it."
+                    ),
+                    "const": "ffhq",
+                },
+                "frame_error": {
+                    "description": (
+                        "Largest distance of the FFHQ crop's corners from the frame's, as a "
+                        "fraction of the side."
+                    ),
+                    "type": "number",
+                    "minimum": 0,
+                },
+            },
+            "if": {"properties": {"method": {"const": "ffhq"}}},
+            "then": {"required": ["faces", "face", "quad", "enlargement", "padded"]},
+            "else": {"not": {"anyOf": [{"required": ["face"]}, {"required": ["quad"]}]}},
+        }
+    },
+}
+
+
 class AlignStage(Stage):
     """Detect faces and landmarks; align with FFHQ's crop where asked."""
 
     name = "align"
     Config = AlignConfig
+    meta_schema = ALIGN_META
 
     def setup(self) -> None:
         self._detector: LandmarkDetector | None = None

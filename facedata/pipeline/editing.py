@@ -17,6 +17,35 @@ from ..shards.fields import FieldSpec
 from .maps import record
 from .stages import Stage, guarded
 
+#: The metadata key of the component boxes.
+COMPONENTS_META = {
+    "properties": {"components": {"$ref": "#/$defs/components"}},
+    "required": ["components"],
+    "$defs": {
+        "component": {
+            "type": "object",
+            "required": ["box", "from"],
+            "additionalProperties": False,
+            "properties": {
+                "box": {"$ref": "#/$defs/box"},
+                "from": {"enum": ["landmarks", "labels", "default"]},
+            },
+        },
+        "components": {
+            "description": "The boxes of the component patches (docs/components.md).",
+            "type": "object",
+            "required": ["l_eye", "r_eye", "nose", "mouth"],
+            "additionalProperties": False,
+            "properties": {
+                "l_eye": {"$ref": "#/$defs/component"},
+                "r_eye": {"$ref": "#/$defs/component"},
+                "nose": {"$ref": "#/$defs/component"},
+                "mouth": {"$ref": "#/$defs/component"},
+            },
+        },
+    },
+}
+
 
 class ComponentsStage(Stage):
     """Per component an image and a sketch patch, plus the rest of the face with them blanked.
@@ -29,6 +58,7 @@ class ComponentsStage(Stage):
 
     name = "components"
     method_schema = {"enum": ["landmarks", "parsing"]}
+    meta_schema = COMPONENTS_META
     fields = tuple(
         spec
         for part in (*COMPONENTS, "rest")
@@ -95,6 +125,65 @@ class EditsConfig:
             raise ConfigError(f"edits window must be at least 1, got {self.window}")
 
 
+#: The metadata key that says how parsing_edit.png was made.
+EDITS_META = {
+    "properties": {"edit": {"$ref": "#/$defs/edit"}},
+    "required": ["edit"],
+    "$defs": {
+        "edit": {
+            "description": "How parsing_edit.png was made (docs/edits.md).",
+            "type": "object",
+            "required": ["reference", "factor", "operations"],
+            "additionalProperties": False,
+            "properties": {
+                "reference": {
+                    "description": "Key of the reference sample (same shard, earlier), or null.",
+                    "type": ["string", "null"],
+                    "pattern": "^[A-Za-z0-9_-]+$",
+                },
+                "factor": {"$ref": "#/$defs/unit"},
+                "operations": {
+                    "type": "array",
+                    "items": {
+                        "oneOf": [
+                            {
+                                "type": "object",
+                                "required": ["op", "pixels"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "op": {"enum": ["hair", "mouth"]},
+                                    "pixels": {"type": "integer", "not": {"const": 0}},
+                                },
+                            },
+                            {
+                                "type": "object",
+                                "required": ["op", "part", "shift", "scale"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "op": {"const": "move"},
+                                    "part": {
+                                        "enum": ["l_eye", "r_eye", "l_brow", "r_brow", "mouth"]
+                                    },
+                                    "shift": {
+                                        "type": "array",
+                                        "items": {"type": "integer"},
+                                        "minItems": 2,
+                                        "maxItems": 2,
+                                    },
+                                    "scale": {"type": "number", "exclusiveMinimum": 0},
+                                },
+                            },
+                        ]
+                    },
+                },
+            },
+            "if": {"properties": {"reference": {"type": "null"}}},
+            "then": {"properties": {"factor": {"const": 0}}},
+        }
+    },
+}
+
+
 class EditsStage(Stage):
     """``parsing_edit.png``: the label map morphed towards a reference sample's, then edited.
 
@@ -108,6 +197,7 @@ class EditsStage(Stage):
 
     name = "edits"
     method_schema = {"const": "sdf-interpolation"}
+    meta_schema = EDITS_META
     fields = (
         FieldSpec(
             "parsing_edit.png", "labels", tensor="parsing_edit", max_value=len(CLASSES) - 1,

@@ -9,18 +9,34 @@ import numpy as np
 from ..align.detect import landmark_meta
 from ..errors import ConfigError
 from ..labels import face_mask, hair_mask
-from ..masks import MaskContext, MaskSpec, pack_masks
+from ..masks import FAMILIES, MaskContext, MaskSpec, pack_masks
 from ..options import option
 from ..resize import center_square, resize_image, resize_labels
 from ..sample import Sample
 from ..shards.fields import FieldSpec
 from .stages import Stage, record
 
+#: The metadata key the resize stage writes for a non-square image.
+RESIZE_META = {
+    "properties": {
+        "crop": {
+            "description": (
+                "[x0, y0, side]: the centred square cut from a non-square image (original pixels)."
+            ),
+            "type": "array",
+            "items": {"type": "integer", "minimum": 0},
+            "minItems": 3,
+            "maxItems": 3,
+        }
+    }
+}
+
 
 class ResizeStage(Stage):
     """Crop to the centred square (when not square) and resize to the output size."""
 
     name = "resize"
+    meta_schema = RESIZE_META
     fields = (
         FieldSpec(
             "jpg", "image", tensor="image", depth=3, preview="image",
@@ -120,6 +136,149 @@ class MaskConfig(MaskSpec):
             raise ConfigError(f"--masks-per-sample must be at least 1, got {self.count}")
 
 
+#: The metadata keys the mask stage writes: mask 0's description, and the stack's.
+MASK_META = {
+    "properties": {"mask": {"$ref": "#/$defs/mask"}, "masks": {"$ref": "#/$defs/masks"}},
+    "required": ["mask"],
+    "dependentRequired": {"masks": ["mask"]},
+    "$defs": {
+        "mask_family": {"enum": [f for f in FAMILIES if f != "mixed"]},
+        "mask_kind": {
+            "description": "--mask-kind: a family, or `mixed`.",
+            "anyOf": [{"$ref": "#/$defs/mask_family"}, {"const": "mixed"}],
+        },
+        "mask": {
+            "description": (
+                "Mask 0 (mask.png): the kind asked for, the family drawn, its coverage and what "
+                "the family drew (docs/masks.md)."
+            ),
+            "type": "object",
+            "required": ["kind", "family", "coverage", "tries", "in_range"],
+            "additionalProperties": False,
+            "properties": {
+                "kind": {"$ref": "#/$defs/mask_kind"},
+                "family": {"$ref": "#/$defs/mask_family"},
+                "coverage": {"description": "Hole fraction, 6 digits.", "$ref": "#/$defs/unit"},
+                "tries": {
+                    "description": "Masks drawn to meet the coverage bounds.",
+                    "type": "integer",
+                    "minimum": 1,
+                },
+                "in_range": {
+                    "description": "False when no try met the bounds (the closest was kept).",
+                    "type": "boolean",
+                },
+                "strokes": {"type": "integer", "minimum": 0},
+                "eyes": {"type": "integer", "minimum": 0, "maximum": 2},
+                "eyes_from": {"enum": ["landmarks", "annotations", "parsing", None]},
+                "hair": {
+                    "description": "Hair added to the hole; null without a label map.",
+                    "type": ["boolean", "null"],
+                },
+                "flip": {
+                    "description": "[left-right, up-down] flips of DeepFill strokes.",
+                    "type": "array",
+                    "items": {"type": "boolean"},
+                    "minItems": 2,
+                    "maxItems": 2,
+                },
+                "box": {"oneOf": [{"$ref": "#/$defs/box"}, {"type": "null"}]},
+                "boxes": {"type": "array", "items": {"$ref": "#/$defs/box"}, "minItems": 1},
+                "reference": {
+                    "description": "LaMa: the preset's reference side.",
+                    "enum": [256, 512],
+                },
+                "scale": {
+                    "description": "LaMa: pixel quantities scaled by this.",
+                    "type": "number",
+                    "exclusiveMinimum": 0,
+                },
+                "part": {"enum": ["eye", "eyes", "nose", "mouth", "hair"]},
+                "region": {"type": "string"},
+                "shape": {"enum": ["blob", "box"]},
+                "grow": {"type": "integer", "minimum": 0},
+            },
+            "allOf": [
+                {
+                    "if": {"properties": {"kind": {"not": {"const": "mixed"}}}},
+                    "then": {
+                        "$comment": "a single family is its own family",
+                        "$ref": "#/$defs/family_is_kind",
+                    },
+                },
+                {
+                    "if": {"properties": {"family": {"const": "scfegan"}}},
+                    "then": {"required": ["strokes", "eyes", "eyes_from", "hair"]},
+                },
+                {
+                    "if": {"properties": {"family": {"const": "deepfill"}}},
+                    "then": {"required": ["strokes", "flip", "box"]},
+                },
+                {
+                    "if": {
+                        "properties": {
+                            "family": {"enum": ["lama-thin", "lama-medium", "lama-thick"]}
+                        }
+                    },
+                    "then": {
+                        "required": ["reference", "scale"],
+                        "oneOf": [{"required": ["strokes"]}, {"required": ["boxes"]}],
+                    },
+                },
+                {
+                    "if": {"properties": {"family": {"const": "box"}}},
+                    "then": {"required": ["boxes"]},
+                },
+                {
+                    "if": {"properties": {"family": {"const": "gfc"}}},
+                    "then": {"required": ["box"], "properties": {"box": {"$ref": "#/$defs/box"}}},
+                },
+                {
+                    "if": {"properties": {"family": {"const": "part"}}},
+                    "then": {"required": ["part", "region", "shape", "grow", "box"]},
+                },
+            ],
+        },
+        "family_is_kind": {
+            "anyOf": [
+                {"properties": {"kind": {"const": f}, "family": {"const": f}}}
+                for f in FAMILIES
+                if f != "mixed"
+            ]
+        },
+        "masks": {
+            "description": "With --masks-per-sample K > 1: the masks of masks.npy.",
+            "type": "object",
+            "required": ["shape", "items"],
+            "additionalProperties": False,
+            "properties": {
+                "shape": {
+                    "description": "[K, H, W] of the unpacked stack.",
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 1},
+                    "minItems": 3,
+                    "maxItems": 3,
+                },
+                "items": {
+                    "type": "array",
+                    "minItems": 2,
+                    "items": {
+                        "type": "object",
+                        "required": ["family", "coverage", "in_range"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "family": {"$ref": "#/$defs/mask_family"},
+                            "coverage": {"$ref": "#/$defs/unit"},
+                            "in_range": {"type": "boolean"},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
 class MaskStage(Stage):
     """``mask.png`` (255 = hole) and, with ``count > 1``, ``masks.npy``.
 
@@ -130,6 +289,7 @@ class MaskStage(Stage):
     """
 
     name = "mask"
+    meta_schema = MASK_META
     method_schema = {"$ref": "#/$defs/mask_kind"}
     fields = (
         FieldSpec(

@@ -69,11 +69,33 @@ class ParsingConfig:
             )
 
 
+#: The metadata keys of the label map (CelebAMask-HQ's reader sets parsing_method too).
+PARSING_META = {
+    "properties": {
+        "parsing_has_hair": {
+            "description": (
+                "False when the label map comes from the landmark parser, which draws no hair."
+            ),
+            "type": "boolean",
+        },
+        "parsing_method": {
+            "description": (
+                "Where the label map came from: set by the CelebAMask-HQ reader (annotations), and"
+                " made to agree with maps.parsing when the parsing stage runs."
+            ),
+            "enum": [p for p in PARSERS if p != "auto"],
+        },
+    },
+    "required": ["parsing_has_hair"],
+}
+
+
 class ParsingStage(Stage):
     """The 19-class label map (``parsing.png``, official ids 0-18)."""
 
     name = "parsing"
     method_schema = {"enum": [p for p in PARSERS if p != "auto"]}
+    meta_schema = PARSING_META
     fields = (
         FieldSpec(
             "parsing.png", "labels", tensor="parsing", max_value=len(CLASSES) - 1,

@@ -64,6 +64,11 @@ class Stage:
     method_schema : dict
         JSON Schema of the method it records (``meta["maps"][name]``, see :func:`record`);
         the sample-metadata schema's ``$defs/maps`` is made of these.
+    meta_schema : dict
+        JSON-Schema fragment of the other metadata keys it writes: ``properties`` (key →
+        schema), ``required`` (the keys written whenever its map is computed), and any
+        ``$defs``, ``dependentRequired`` or ``allOf`` they need;
+        :func:`facedata.pipeline.schema.sample_metadata_schema` merges them.
     """
 
     name: ClassVar[str] = ""
@@ -71,6 +76,7 @@ class Stage:
     Config: ClassVar[type] = NoOptions
     requires: ClassVar[tuple[str, ...]] = ()
     method_schema: ClassVar[dict] = {"type": "string"}
+    meta_schema: ClassVar[dict] = {}
 
     def __init__(self, config: Any, context: StageContext):
         self.config = config
@@ -325,17 +331,3 @@ def default_configs(
 ) -> dict[str, Any]:
     """Each stage's default config."""
     return {n: stage_class(n, registry).Config() for n in names}
-
-
-def maps_schema() -> dict:
-    """The sample-metadata schema's ``$defs/maps``: each built-in map's ``method_schema``, and
-    a string method for any other map (a plugin's). ``docs/sample-metadata.schema.json``
-    holds it; a test keeps the two equal."""
-    return {
-        "description": "Map name → the method that produced it, for every map this build "
-        "computed (each stage's method_schema; a plugin's map: any string).",
-        "type": "object",
-        "propertyNames": {"pattern": _NAME.pattern},
-        "additionalProperties": {"type": "string"},
-        "properties": {n: stage_class(n, STAGES).method_schema for n in STAGES if n not in ALWAYS},
-    }

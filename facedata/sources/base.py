@@ -7,6 +7,7 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -93,6 +94,40 @@ class Source(ABC):
     name: str = ""
     layout: str = ""
     obtain: str = ""
+    #: JSON-Schema fragment of the metadata keys it writes (see facedata.pipeline.schema);
+    #: a subclass declares only the keys it adds.
+    meta_schema: ClassVar[dict] = {
+        "properties": {
+            "file": {
+                "description": "The image file, relative to the source root.",
+                "type": "string",
+                "minLength": 1,
+            },
+            "original_size": {
+                "description": (
+                    "[width, height] of the image file at full resolution (upright), before "
+                    "alignment, cropping or reduced-scale decoding."
+                ),
+                "$ref": "#/$defs/size2",
+            },
+            "conversion": {
+                "description": (
+                    "How a non-RGB file was turned into 8-bit RGB, e.g. `RGBA composited on white`."
+                ),
+                "type": "string",
+            },
+            "exif_orientation": {
+                "description": (
+                    "The EXIF orientation tag (2-8) applied on reading: the file stores the image "
+                    "flipped or rotated, the sample holds it upright."
+                ),
+                "type": "integer",
+                "minimum": 2,
+                "maximum": 8,
+            },
+        },
+        "required": ["file", "original_size"],
+    }
 
     def __init__(self, config: SourceConfig):
         self.config = config

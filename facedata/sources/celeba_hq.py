@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..sample import Sample, SampleRef
 from .base import Source, clash, numbered_images
-from .celebamask_hq import IMAGES, MAPPING
+from .celebamask_hq import CELEBA_HQ_META, IMAGES, MAPPING
 from .tables import read_mapping
 
 
@@ -14,6 +14,7 @@ class CelebAHQ(Source):
     """A folder of ``<id>.jpg`` CelebA-HQ images (or a CelebAMask-HQ root)."""
 
     name = "celeba-hq"
+    meta_schema = CELEBA_HQ_META
     layout = (
         "  0.jpg ... 29999.jpg   (1024x1024, aligned), either directly under the root or in\n"
         f"  {IMAGES}/ of a CelebAMask-HQ root; {MAPPING} (optional) beside them"

@@ -86,10 +86,50 @@ def merge_parts(parts: dict[str, np.ndarray], shape: tuple[int, int]) -> np.ndar
     return labels
 
 
+#: The metadata keys of a CelebA-HQ image (its index and, with the mapping file, CelebA name).
+CELEBA_HQ_META = {
+    "properties": {
+        "celeba_hq_id": {
+            "description": "CelebA-HQ index 0-29999.",
+            "type": "integer",
+            "minimum": 0,
+        },
+        "celeba_file": {
+            "description": "The original CelebA file name (from CelebA-HQ-to-CelebA-mapping.txt).",
+            "type": "string",
+        },
+    },
+    "dependentRequired": {"celeba_file": ["celeba_hq_id"]},
+}
+
+
 class CelebAMaskHQ(Source):
     """Reader of the CelebAMask-HQ folder layout."""
 
     name = "celebamask-hq"
+    meta_schema = {
+        "properties": {
+            **CELEBA_HQ_META["properties"],
+            "attributes": {
+                "description": "CelebA's 40 binary attributes (CelebAMask-HQ-attribute-anno.txt).",
+                "type": "object",
+                "propertyNames": {"pattern": "^[A-Za-z0-9_]+$"},
+                "additionalProperties": {"type": "boolean"},
+            },
+            "pose": {
+                "description": "Head pose in degrees (CelebAMask-HQ-pose-anno.txt).",
+                "type": "object",
+                "required": ["yaw", "pitch", "roll"],
+                "additionalProperties": False,
+                "properties": {
+                    "yaw": {"type": "number"},
+                    "pitch": {"type": "number"},
+                    "roll": {"type": "number"},
+                },
+            },
+        },
+        "dependentRequired": CELEBA_HQ_META["dependentRequired"],
+    }
     key_prefix = "celebamask-hq"
     layout = (
         f"  {IMAGES}/0.jpg ... 29999.jpg\n"

@@ -289,6 +289,14 @@ class Demo(CelebAMaskHQ):
     """The embedded default source: drawn faces read through the CelebAMask-HQ reader."""
 
     name = "demo"
+    meta_schema = {
+        "properties": {
+            "credit": {
+                "description": "Where a bundled demo photograph comes from.",
+                "type": "string",
+            }
+        }
+    }
     key_prefix = "demo"
     obtain = "nothing to obtain: facedata draws it (see `facedata demo-data`)"
 
