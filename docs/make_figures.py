@@ -1,6 +1,6 @@
 """Regenerate the pictures of the documentation (docs/figures/*.png) from the demo data.
 
-    python docs/make_figures.py [--out docs/figures]
+    python docs/make_figures.py [--out docs/figures] [--only preview.png ...]
 
 Builds the embedded demo (24 drawn faces and scikit-image's astronaut) at 256² with every map,
 then draws each figure from the shards. Everything is deterministic: the build runs with a
@@ -188,20 +188,56 @@ def xdog_figure() -> np.ndarray:
     return grid(rows, ["", "fixed XDoG", "adaptive XDoG"])
 
 
-def write(out: Path, name: str, image: np.ndarray) -> None:
-    # Lossless at the highest zlib level: figures are committed, so small matters.
-    ok, png = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]),
-                           [cv2.IMWRITE_PNG_COMPRESSION, 9])  # fmt: skip
-    if not ok:
-        raise OSError(f"could not encode {name}")
-    (out / name).write_bytes(png.tobytes())
+def write(out: Path, name: str, image: np.ndarray, *, colours: int | None = None) -> None:
+    """Write one figure as PNG at the highest zlib level (figures are committed, so small
+    matters); with ``colours``, quantised to that many palette colours first (median cut, no
+    dithering, so the same image gives the same bytes)."""
+    if colours is None:
+        ok, png = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]),
+                               [cv2.IMWRITE_PNG_COMPRESSION, 9])  # fmt: skip
+        if not ok:
+            raise OSError(f"could not encode {name}")
+        (out / name).write_bytes(png.tobytes())
+    else:
+        from PIL import Image
+
+        quantised = Image.fromarray(image).quantize(
+            colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
+        quantised.save(out / name, optimize=True)
     print(f"wrote {out / name} ({image.shape[1]}x{image.shape[0]}, "
           f"{(out / name).stat().st_size // 1024} KiB)")  # fmt: skip
+
+
+def figures(samples: dict, shards: Path) -> dict:
+    """Figure file → a function drawing it (and its palette size, when quantised)."""
+    # Thin lines and small glyphs need the full resolution: two samples at 256².
+    large = {"keys": ("demo-000002", "demo-astronaut"), "side": SIZE}
+    return {
+        # A photo beside flat maps: 256 colours keep it under a third of its lossless size.
+        "preview.png": (lambda: preview(samples), 256),
+        "palette.png": (palette, None),
+        "parsing.png": (lambda: parsing_figure(samples), None),
+        "masks.png": (lambda: family_sheet(n=4, size=SIZE, tile_size=TILE), None),
+        "sketch.png": (lambda: fields_figure(samples, ("jpg", "sketch.png"), ["jpg", "sketch"],
+                                             **large), None),  # fmt: skip
+        "color.png": (lambda: fields_figure(samples, ("jpg", "parsing.png", "color.png"),
+                                            ["jpg", "parsing", "color"]), None),  # fmt: skip
+        "hog.png": (lambda: fields_figure(samples, ("jpg", "hog.png"), ["jpg", "hog"], **large),
+                    None),  # fmt: skip
+        "components.png": (lambda: components_figure(samples), None),
+        "edits.png": (lambda: edits_grid(shards, n=4, tile_size=TILE, split="train"), None),
+        "alignment.png": (lambda: alignment_figure(samples), None),
+        "offline-parsing.png": (offline_parsing_figure, None),
+        "xdog-real.png": (xdog_figure, None),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "figures")
+    parser.add_argument("--only", nargs="+", metavar="FIGURE",
+                        help="Write only these figures (e.g. preview.png).")  # fmt: skip
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="facedata-figures-") as tmp:
@@ -209,27 +245,13 @@ def main() -> None:
         shards = Path(tmp) / "shards"
         build_demo(shards)
         samples = {s["__key__"]: s for s in iter_samples(shards, "train") if s["__key__"] in SHOWN}
-        write(args.out, "preview.png", preview(samples))
-        write(args.out, "palette.png", palette())
-        write(args.out, "parsing.png", parsing_figure(samples))
-        write(args.out, "masks.png", family_sheet(n=4, size=SIZE, tile_size=TILE))
-        # Thin lines and small glyphs need the full resolution: two samples at 256².
-        large = {"keys": ("demo-000002", "demo-astronaut"), "side": SIZE}
-        write(
-            args.out,
-            "sketch.png",
-            fields_figure(samples, ("jpg", "sketch.png"), ["jpg", "sketch"], **large),
-        )
-        write(args.out, "color.png", fields_figure(samples, ("jpg", "parsing.png", "color.png"),
-                                                   ["jpg", "parsing", "color"]))  # fmt: skip
-        write(
-            args.out, "hog.png", fields_figure(samples, ("jpg", "hog.png"), ["jpg", "hog"], **large)
-        )
-        write(args.out, "components.png", components_figure(samples))
-        write(args.out, "edits.png", edits_grid(shards, n=4, tile_size=TILE, split="train"))
-        write(args.out, "alignment.png", alignment_figure(samples))
-        write(args.out, "offline-parsing.png", offline_parsing_figure())
-        write(args.out, "xdog-real.png", xdog_figure())
+        drawn = figures(samples, shards)
+        if unknown := set(args.only or ()) - set(drawn):
+            parser.error(f"unknown figure(s) {', '.join(sorted(unknown))}; choose from "
+                         f"{', '.join(drawn)}")  # fmt: skip
+        for name, (draw, colours) in drawn.items():
+            if not args.only or name in args.only:
+                write(args.out, name, draw(), colours=colours)
 
 
 if __name__ == "__main__":
