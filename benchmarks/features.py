@@ -5,12 +5,14 @@ Run from the repository root::
     PYTHONPATH=$PWD python benchmarks/features.py            # ~15 s
     PYTHONPATH=$PWD python benchmarks/features.py --faces 8 --torch
 
-Colour maps: SC-FEGAN's full-resolution schedule (``naive``) against the coarse-grid route
-(``fast``), in milliseconds per 512 x 512 image, and the per-segment difference of their maps
-(largest channel difference of each segment's colour) on drawn demo faces (their own parsing)
-and on photographs split into 19 SLIC superpixels. HOG: ``skimage.feature.hog`` against
-:func:`facedata.features.hog.hog`, and ``visualize=True`` against :func:`render_glyphs`.
-Every time is the best of ``--repeat`` runs (the naive colour route runs once).
+Colour maps: SC-FEGAN's full-resolution schedule (``naive``) against the default route
+(coarse grid, small segments from full-resolution crops) and the coarse grid alone, in
+milliseconds per 512 x 512 image on one OpenCV thread, and the per-segment difference of their
+maps (largest channel difference of each segment's colour) on drawn demo faces (their own
+parsing) and on photographs split into 19 SLIC superpixels. HOG: ``skimage.feature.hog``
+against :func:`facedata.features.hog.hog`, and ``visualize=True`` against
+:func:`render_glyphs`. Every time is the best of ``--repeat`` runs (the naive colour route runs
+once).
 """
 
 from __future__ import annotations
@@ -63,46 +65,56 @@ def segment_differences(a: np.ndarray, b: np.ndarray, labels: np.ndarray):
 
 
 def colour(n_faces: int, repeat: int, with_torch: bool) -> None:
+    cv2.setNumThreads(1)  # one core, like one build worker
     rows = cases(n_faces)
-    naive_ms, fast_ms, torch_ms, diffs, areas, kinds = [], [], [], [], [], []
+    grid = color.Smoothing(exact_below=0)
+    naive_ms, torch_ms, kinds = [], [], []
+    routes = {"default": {}, "grid only": {"smoothing": grid}}
+    ms = {route: [] for route in routes}
+    diffs = {route: [] for route in routes}
+    areas = []
     for name, image, labels in rows:
         start = time.perf_counter()
         naive = color.color_map(image, labels, smoothing=color.SCFEGAN)
         naive_ms.append(1000 * (time.perf_counter() - start))
-        fast_ms.append(best_ms(lambda: color.color_map(image, labels), repeat))  # noqa: B023
-        fast = color.color_map(image, labels)
+        for route, options in routes.items():
+            ms[route].append(best_ms(lambda: color.color_map(image, labels, **options), repeat))  # noqa: B023
+            d, n = segment_differences(naive, color.color_map(image, labels, **options), labels)
+            diffs[route].append(d)
         if with_torch:
             import torch
 
             images, label_maps = torch.from_numpy(image[None]), torch.from_numpy(labels[None])
             torch_ms.append(best_ms(lambda: color.color_map(images, label_maps), repeat))  # noqa: B023
-        d, n = segment_differences(naive, fast, labels)
-        diffs.append(d)
         areas.append(n)
         kinds += ["photo" if name in PHOTOS else "face"] * len(d)
-    d, n, kinds = np.concatenate(diffs), np.concatenate(areas), np.array(kinds)
-    naive_mean, fast_mean = np.mean(naive_ms), np.mean(fast_ms)
+    n, kinds = np.concatenate(areas), np.array(kinds)
+    naive_mean = np.mean(naive_ms)
     print(
         f"colour map, {len(rows)} images at {SIZE}x{SIZE} ({n_faces} demo faces, photos: "
-        f"{', '.join(PHOTOS)})"
+        f"{', '.join(PHOTOS)}), one thread"
     )
-    print(f"  naive (factor 1)  {naive_mean:8.1f} ms/image")
-    print(f"  fast  (factor 4)  {fast_mean:8.1f} ms/image   {naive_mean / fast_mean:6.1f}x faster")
+    print(f"  naive (factor 1)      {naive_mean:8.1f} ms/image")
+    for route in routes:
+        mean = np.mean(ms[route])
+        print(f"  {route:21s} {mean:8.1f} ms/image   {naive_mean / mean:6.1f}x faster")
     if torch_ms:
-        print(f"  torch (factor 4, CPU) {np.mean(torch_ms):6.1f} ms/image")
+        print(f"  torch (default, CPU)  {np.mean(torch_ms):8.1f} ms/image")
     big = n >= 0.005 * SIZE * SIZE
-    print("  per-segment |fast - naive|, largest channel difference (0-255):")
-    for label, sel in (
-        ("all segments", np.ones_like(big)),
-        ("segments >= 0.5% of the image", big),
-        ("face segments", kinds == "face"),
-        ("photo segments", kinds == "photo"),
-    ):
-        print(
-            f"    {label:30s} n={sel.sum():3d}  max {d[sel].max():3d}  p95 "
-            f"{np.percentile(d[sel], 95):5.1f}  mean {d[sel].mean():5.2f}  "
-            f"pixel-weighted mean {np.average(d[sel], weights=n[sel]):5.2f}"
-        )
+    for route in routes:
+        d = np.concatenate(diffs[route])
+        print(f"  per-segment |{route} - naive|, largest channel difference (0-255):")
+        for label, sel in (
+            ("all segments", np.ones_like(big)),
+            ("segments >= 0.5% of the image", big),
+            ("face segments", kinds == "face"),
+            ("photo segments", kinds == "photo"),
+        ):
+            print(
+                f"    {label:30s} n={sel.sum():3d}  max {d[sel].max():3d}  p95 "
+                f"{np.percentile(d[sel], 95):5.1f}  mean {d[sel].mean():5.2f}  "
+                f"pixel-weighted mean {np.average(d[sel], weights=n[sel]):5.2f}"
+            )
 
 
 def hog_speed(repeat: int, with_torch: bool) -> None:
