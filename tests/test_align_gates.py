@@ -20,6 +20,7 @@ from facedata.pipeline.align import AlignConfig, AlignStage
 from facedata.pipeline.stages import StageContext
 from facedata.sample import Sample
 from facedata.shards.inspect import format_summary, summarize
+from facedata.shards.manifest import checksum
 from facedata.shards.verify import verify
 from facedata.sources import SourceConfig
 
@@ -145,7 +146,7 @@ def test_rejected_faces_are_failure_lines_that_do_not_fail_the_build(tmp_path, p
     assert verify(tmp_path / "b").ok  # the manifest is written either way
 
 
-def test_verify_catches_a_rejection_count_that_disagrees_with_the_failure_lines(tmp_path, photo):
+def test_verify_checks_the_rejection_count_and_accepts_older_builds(tmp_path, photo):
     root = tmp_path / "photos"
     root.mkdir()
     cv2.imwrite(str(root / "group.png"), cv2.cvtColor(group_photo(photo), cv2.COLOR_RGB2BGR))
@@ -160,3 +161,11 @@ def test_verify_catches_a_rejection_count_that_disagrees_with_the_failure_lines(
     path.write_text(json.dumps(line, sort_keys=True) + "\n")
     problems = verify(out).problems
     assert any("says 1 samples were rejected" in p and "lists 0" in p for p in problems)
+
+    # A build from before rejections were counted: no key in its manifest, no reason in its
+    # lines. It still verifies.
+    manifest = json.loads((out / "manifest.json").read_text())
+    del manifest["rejected"]
+    manifest["checksum"] = checksum(manifest)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert verify(out).ok
