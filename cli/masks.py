@@ -1,68 +1,79 @@
-"""``facedata masks``: write a fixed evaluation mask set (PNGs + masks.json)."""
+"""``facedata masks``: write a fixed evaluation mask set (PNGs + masks.json).
+
+``--kind``, the coverage bounds, ``--eval-rule`` and ``--max-tries`` come from
+:class:`EvalMaskSpec` (see ``cli/options.py``).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from facedata.masks import FAMILIES, MaskSpec, parse_buckets
-from facedata.masks.evalset import published_max_coverage, write_mask_set
+from facedata.masks import parse_buckets
+from facedata.masks.evalset import EvalMaskSpec, write_mask_set
 
 from .common import user_errors
+from .options import ConfigOptions, command, parameter
+
+SPEC = ConfigOptions(EvalMaskSpec, prefix="", group="spec")
+#: Options of the command itself, not of the spec.
+RUN_OPTIONS = [
+    parameter("out", Path, typer.Option(..., "--out", help="Folder for the PNGs and masks.json.")),
+    parameter("size", int, typer.Option(512, "--size", help="Mask side in pixels.")),
+    parameter("count", int, typer.Option(1000, "--count", help="Number of masks.")),
+    parameter(
+        "seed", int, typer.Option(0, "--seed", help="Seed; mask k depends on (seed, k) only.")
+    ),
+    parameter(
+        "buckets",
+        str | None,
+        typer.Option(
+            None,
+            "--buckets",
+            help="Balance over coverage buckets: 'all' or e.g. '10-20,20-30' (replaces the "
+            "bounds).",
+        ),
+    ),
+    parameter(
+        "overwrite",
+        bool,
+        typer.Option(False, "--overwrite", help="Replace a previous set in --out."),
+    ),
+    parameter(
+        "progress",
+        bool,
+        typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    ),
+]
 
 
-def masks_command(
-    kind: str = typer.Option(..., "--kind", help=f"Mask family: {', '.join(FAMILIES)}."),
-    out: Path = typer.Option(..., "--out", help="Folder for the PNGs and masks.json."),
-    size: int = typer.Option(512, "--size", help="Mask side in pixels."),
-    count: int = typer.Option(1000, "--count", help="Number of masks."),
-    seed: int = typer.Option(0, "--seed", help="Seed; mask k depends on (seed, k) only."),
-    min_coverage: float = typer.Option(0.0, "--min-coverage", help="Redraw masks below this."),
-    max_coverage: float | None = typer.Option(
-        None,
-        "--max-coverage",
-        help="Redraw masks above this (default: the family's published evaluation rule, "
-        "see --eval-rule; else 1).",
-    ),
-    eval_rule: bool = typer.Option(
-        True,
-        "--eval-rule/--no-eval-rule",
-        help="Without --max-coverage, keep only masks the family's published evaluation sets "
-        "keep (lama-*: at most 50% hole, as LaMa's gen_mask_dataset.py).",
-    ),
-    buckets: str = typer.Option(
-        None,
-        "--buckets",
-        help="Balance over coverage buckets: 'all' or e.g. '10-20,20-30' (replaces the bounds).",
-    ),
-    max_tries: int = typer.Option(100, "--max-tries", help="Draws at most per kept mask."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a previous set in --out."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
-) -> None:
+def run_masks(values: dict[str, Any]) -> None:
     """Write N masks (255 = hole) and masks.json: family, parameters, coverage, histogram."""
+    out, size, count = values.pop("out"), values.pop("size"), values.pop("count")
+    buckets = values.pop("buckets")
     with user_errors():
-        if max_coverage is None:
-            max_coverage = published_max_coverage(kind) if eval_rule else 1.0
-        spec = MaskSpec(
-            kind, min_coverage=min_coverage, max_coverage=max_coverage, max_tries=max_tries
-        )
+        spec = SPEC.make(values).spec
         index = write_mask_set(
             out,
             spec,
             size=size,
             count=count,
-            seed=seed,
+            seed=values.pop("seed"),
             buckets=parse_buckets(buckets) if buckets else None,
-            overwrite=overwrite,
-            progress=progress,
+            overwrite=values.pop("overwrite"),
+            progress=values.pop("progress"),
         )
-    typer.echo(f"wrote {count} {kind} masks ({size}x{size}) and masks.json to {out}")
+    typer.echo(f"wrote {count} {spec.kind} masks ({size}x{size}) and masks.json to {out}")
     typer.echo("  " + "  ".join(f"{b}%: {c}" for b, c in index["histogram"].items() if c))
     if index["missed"]:
         typer.secho(
-            f"  {index['missed']} masks missed their coverage range after {max_tries} tries "
-            "(kept the closest; flagged in_range: false)",
+            f"  {index['missed']} masks missed their coverage range after {spec.max_tries} "
+            "tries (kept the closest; flagged in_range: false)",
             fg=typer.colors.YELLOW,
             err=True,
         )
+
+
+masks_command = command(run_masks, [*SPEC.parameters(), *RUN_OPTIONS])

@@ -244,7 +244,7 @@ def command(
     """
     seen: dict[str, str] = {}
     for p in parameters:
-        for decl in p.default.param_decls:
+        for decl in p.default.param_decls or ():  # an Argument declares none
             for name in decl.split("/"):
                 if name in seen:
                     raise ValueError(f"flag {name} is declared by {seen[name]} and {p.name}")

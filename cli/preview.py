@@ -1,54 +1,71 @@
-"""``facedata preview``: draw what a build generated, or what a mask family draws."""
+"""``facedata preview``: draw what a build generated, or what a mask family draws.
+
+``--count``, ``--tile``, ``--split``, ``--size``, ``--seed`` and ``--histogram-count`` come
+from :class:`MaskPreviewConfig`, the mask options (``--kind``, coverage bounds, tries) from
+:class:`MaskSpec` (see ``cli/options.py``).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from facedata.masks import MaskSpec
+from facedata.preview.config import MaskPreviewConfig
 from facedata.preview.edits import edits_grid
 from facedata.preview.grid import save_rgb, shard_grid
 
 from .common import user_errors
+from .options import ConfigOptions, command, parameter
+
+PREVIEW = ConfigOptions(MaskPreviewConfig, prefix="", group="preview")
+MASK = ConfigOptions(MaskSpec, prefix="", group="mask")
+#: Options of the command itself, not of a config.
+RUN_OPTIONS = [
+    parameter(
+        "target",
+        str,
+        typer.Argument(
+            ...,
+            help="Build folder to preview, or the word `masks` (masks over the demo face) or "
+            "`edits` (original | reference | edited label maps); a folder named so: ./masks.",
+        ),
+    ),
+    parameter("out", Path, typer.Option(Path("preview.png"), "--out", help="Image file to write.")),
+    parameter(
+        "histogram",
+        Path | None,
+        typer.Option(
+            None, "--histogram", help="masks: also write the coverage histogram to this image."
+        ),
+    ),
+    parameter(
+        "shards",
+        Path | None,
+        typer.Option(None, "--shards", help="edits: a build made with --maps parsing,edits."),
+    ),
+]
 
 
-def preview_command(
-    target: str = typer.Argument(
-        ...,
-        help="Build folder to preview, or the word `masks` (masks over the demo face) or "
-        "`edits` (original | reference | edited label maps); a folder named so: ./masks.",
-    ),
-    n: int = typer.Option(8, "--count", "--n", help="Number of samples (rows), or of masks."),
-    out: Path = typer.Option(Path("preview.png"), "--out", help="Image file to write."),
-    split: str = typer.Option(None, "--split", help="Only this split."),
-    tile: int = typer.Option(160, "--tile", help="Tile side in pixels."),
-    kind: str = typer.Option("scfegan", "--kind", help="masks: family or 'mixed'."),
-    size: int = typer.Option(512, "--size", help="masks: side the masks are drawn at."),
-    seed: int = typer.Option(0, "--seed", help="masks: global seed (as in `facedata build`)."),
-    histogram: Path = typer.Option(
-        None, "--histogram", help="masks: also write the coverage histogram to this image."
-    ),
-    histogram_count: int = typer.Option(
-        1000, "--histogram-count", help="masks: masks drawn for the histogram."
-    ),
-    shards: Path = typer.Option(
-        None, "--shards", help="edits: a build made with --maps parsing,edits."
-    ),
-) -> None:
+def run_preview(values: dict[str, Any]) -> None:
     """Write a grid: image | parsing | face | hair | mask | other maps; or masks over a face.
 
-    `facedata preview masks --kind K` draws the first --n masks of family K over the demo face
-    (exactly those a `--src demo` build gives its first sample) with coverage under each.
-    `facedata preview edits --shards DIR` shows original | reference | edited label maps.
+    `facedata preview masks --kind K` draws the first --count masks of family K over the demo
+    face (exactly those a `--src demo` build with the same mask options gives its first sample)
+    with coverage under each. `facedata preview edits --shards DIR` shows original | reference
+    | edited label maps.
     """
+    target, out = values.pop("target"), values.pop("out")
+    histogram, shards = values.pop("histogram"), values.pop("shards")
     with user_errors():
+        config = PREVIEW.make(values)
         if target == "masks":
-            from facedata.masks import MaskSpec
             from facedata.preview.masks import mask_preview
 
-            count = histogram_count if histogram else 0
             grid, hist = mask_preview(
-                MaskSpec(kind), n=n, size=size, seed=seed, tile_size=tile, histogram_count=count
+                MASK.make(values), config, with_histogram=histogram is not None
             )
             if hist is not None:
                 save_rgb(histogram, hist)
@@ -56,8 +73,11 @@ def preview_command(
         elif target == "edits":
             if shards is None:
                 raise typer.BadParameter("`preview edits` reads a build: pass --shards DIR")
-            grid = edits_grid(shards, n=n, tile_size=tile, split=split)
+            grid = edits_grid(shards, config)
         else:
-            grid = shard_grid(Path(target), n=n, tile_size=tile, split=split)
+            grid = shard_grid(Path(target), config)
     save_rgb(out, grid)
     typer.echo(f"wrote {out} ({grid.shape[1]}x{grid.shape[0]})")
+
+
+preview_command = command(run_preview, [*RUN_OPTIONS, *PREVIEW.parameters(), *MASK.parameters()])

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from facedata.labels import CLASSES, PALETTE, colorize  # noqa: E402
+from facedata.preview.config import PreviewConfig  # noqa: E402
 from facedata.preview.edits import edits_grid  # noqa: E402
 from facedata.preview.grid import label, tile, title_band  # noqa: E402
 from facedata.preview.masks import family_sheet  # noqa: E402
@@ -226,7 +227,8 @@ def figures(samples: dict, shards: Path) -> dict:
         "hog.png": (lambda: fields_figure(samples, ("jpg", "hog.png"), ["jpg", "hog"], **large),
                     None),  # fmt: skip
         "components.png": (lambda: components_figure(samples), None),
-        "edits.png": (lambda: edits_grid(shards, n=4, tile_size=TILE, split="train"), None),
+        "edits.png": (lambda: edits_grid(shards, PreviewConfig(count=4, tile_size=TILE,
+                                                               split="train")), None),  # fmt: skip
         "alignment.png": (lambda: alignment_figure(samples), None),
         "offline-parsing.png": (offline_parsing_figure, None),
         "xdog-real.png": (xdog_figure, None),

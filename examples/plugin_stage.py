@@ -25,6 +25,7 @@ import numpy as np
 import facedata
 from facedata.data import ShardDataset, export_folders
 from facedata.pipeline import BuildConfig, build
+from facedata.preview.config import PreviewConfig
 from facedata.preview.grid import save_rgb, shard_grid
 from facedata.shards.inspect import format_summary, summarize
 from facedata.shards.verify import verify
@@ -103,7 +104,8 @@ def main(out: Path) -> None:
     print(f"built {report.written} samples with maps {', '.join(maps)}")
     checked = verify(out)
     print(f"verify: {checked.samples} samples, {len(checked.problems)} problems")
-    save_rgb(out.parent / "plugin-preview.png", shard_grid(out, n=4, tile_size=64))
+    grid = shard_grid(out, PreviewConfig(count=4, tile_size=64))
+    save_rgb(out.parent / "plugin-preview.png", grid)
     print(f"preview: {out.parent / 'plugin-preview.png'}")
     line = next(x for x in format_summary(summarize(out)).splitlines() if "gradient" in x)
     print(f"inspect: {line.strip()}")

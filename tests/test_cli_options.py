@@ -1,12 +1,15 @@
-"""The options of build, train and evaluate are generated from the config dataclasses."""
+"""The options of build, train, evaluate, masks and preview are generated from the config
+dataclasses."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import typer
@@ -15,11 +18,16 @@ from typer.testing import CliRunner
 import facedata.train
 from facedata.cli import build as build_cli
 from facedata.cli import evaluate as evaluate_cli
+from facedata.cli import masks as masks_cli
+from facedata.cli import preview as preview_cli
 from facedata.cli import train as train_cli
 from facedata.cli.app import app
 from facedata.cli.options import ConfigOptions, attribute_help, command
 from facedata.features.sketch import CLAHE_CLIP
+from facedata.masks import MaskSpec
+from facedata.masks.evalset import EvalMaskSpec, published_max_coverage
 from facedata.options import option
+from facedata.preview.config import MaskPreviewConfig
 from facedata.train.config import EvalConfig, LossWeights, TrainConfig
 
 runner = CliRunner()
@@ -54,7 +62,8 @@ def leaf_paths(cls: type, path: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
 
 def test_every_config_field_is_an_option():
     groups = [build_cli.BUILD, build_cli.SOURCE, *build_cli.STAGE_OPTIONS.values(),
-              train_cli.TRAIN, evaluate_cli.EVALUATE]  # fmt: skip
+              train_cli.TRAIN, evaluate_cli.EVALUATE, masks_cli.SPEC, preview_cli.PREVIEW,
+              preview_cli.MASK]  # fmt: skip
     for options in groups:
         assert {f.path for f in options.flags} == leaf_paths(options.cls), options.cls
         assert all(f.help for f in options.flags), options.cls  # every one documented
@@ -100,6 +109,79 @@ def test_a_malformed_list_is_a_usage_error(monkeypatch):
     assert result.exit_code == 2 and "expected 3 comma-separated values" in result.output
     result = runner.invoke(app, ["build", "--out", "o", "--mask-kind", "nope"])
     assert result.exit_code == 2 and "unknown mask kind 'nope'" in result.output
+
+
+def calls_of(module, names: tuple[str, ...], args: list[str], monkeypatch) -> tuple:
+    """The (args, kwargs) `facedata ARGS` passes to the first of ``module.names`` it calls."""
+    seen = []
+
+    def capture(*args, **kwargs):
+        seen.append((args, kwargs))
+        raise typer.Exit(0)
+
+    for name in names:
+        monkeypatch.setattr(module, name, capture)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return seen.pop()
+
+
+def test_masks_options_come_from_eval_mask_spec(monkeypatch):
+    def spec_of(*args: str) -> MaskSpec:
+        (_, spec), _ = calls_of(
+            masks_cli, ("write_mask_set",), ["masks", "--out", "o", *args], monkeypatch
+        )
+        assert type(spec) is MaskSpec  # masks.json records the plain spec
+        return spec
+
+    (_, spec), kwargs = calls_of(masks_cli, ("write_mask_set",),
+                                 ["masks", "--out", "o", "--kind", "box"], monkeypatch)  # fmt: skip
+    assert spec == EvalMaskSpec("box").spec == MaskSpec("box")  # box publishes no rule
+    assert kwargs == {"size": 512, "count": 1000, "seed": 0, "buckets": None,
+                      "overwrite": False, "progress": True}  # fmt: skip
+    # An unset --max-coverage is the family's published limit, unless --no-eval-rule.
+    assert published_max_coverage("lama-thick") == 0.5
+    assert spec_of("--kind", "lama-thick") == MaskSpec("lama-thick", max_coverage=0.5)
+    assert spec_of("--kind", "lama-thick", "--no-eval-rule") == MaskSpec("lama-thick")
+    given = spec_of("--kind", "lama-thick", "--max-coverage", "0.8")
+    assert given == MaskSpec("lama-thick", max_coverage=0.8)
+    given = spec_of("--kind", "gfc", "--min-coverage", "0.1", "--max-tries", "7")
+    assert given == MaskSpec("gfc", min_coverage=0.1, max_tries=7)
+    missing = runner.invoke(app, ["masks", "--out", "o"])
+    assert missing.exit_code == 2 and "--kind" in missing.output  # still required
+    bad = runner.invoke(app, ["masks", "--out", "o", "--kind", "box", "--max-tries", "0"])
+    assert bad.exit_code == 2 and "max_tries must be at least 1" in bad.output
+
+
+def test_kind_help_names_every_family():
+    from facedata.masks import FAMILIES
+    from facedata.masks.mixed import NEEDS_FACE
+
+    for cls, kinds in ((MaskSpec, set(FAMILIES)), (EvalMaskSpec, set(FAMILIES) - NEEDS_FACE)):
+        named = set(re.findall(r"[a-z][\w-]*", attribute_help(cls)["kind"]))
+        assert kinds <= named, (cls, kinds - named)
+
+
+def test_preview_options_come_from_preview_config(monkeypatch):
+    import facedata.preview.masks as mask_previews
+
+    def call(*args: str, module=preview_cli) -> tuple:
+        names = ("mask_preview",) if module is mask_previews else ("shard_grid", "edits_grid")
+        return calls_of(module, names, ["preview", *args], monkeypatch)
+
+    assert call("b") == ((Path("b"), MaskPreviewConfig()), {})
+    edits = call("edits", "--shards", "s", "--n", "3", "--tile", "32", "--split", "train")
+    assert edits == ((Path("s"), MaskPreviewConfig(count=3, tile_size=32, split="train")), {})
+    plain = call("masks", module=mask_previews)
+    assert plain == ((MaskSpec(), MaskPreviewConfig()), {"with_histogram": False})
+    chosen = call("masks", "--kind", "box", "--count", "4", "--size", "64", "--seed", "3",
+                  "--min-coverage", "0.2", "--max-tries", "5", "--histogram", "h.png",
+                  "--histogram-count", "50", module=mask_previews)  # fmt: skip
+    assert chosen == (
+        (MaskSpec("box", min_coverage=0.2, max_tries=5),
+         MaskPreviewConfig(count=4, size=64, seed=3, histogram_count=50)),
+        {"with_histogram": True},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from facedata.features.edits import (
 )
 from facedata.labels import CLASSES, LABEL
 from facedata.pipeline import BuildConfig, build
+from facedata.preview.config import PreviewConfig
 from facedata.preview.edits import edits_grid
 from facedata.seeding import sample_rng
 from facedata.shards.reader import iter_samples, iter_shard, load_manifest
@@ -315,7 +316,7 @@ def test_edits_build_round_trip_and_independent_of_batching(demo_tree, tmp_path)
 
 def test_preview_edits(demo_tree, tmp_path):
     _build(demo_tree, tmp_path / "shards")
-    grid = edits_grid(tmp_path / "shards", n=3, tile_size=40)
+    grid = edits_grid(tmp_path / "shards", PreviewConfig(count=3, tile_size=40))
     assert grid.shape == (120, 120, 3)
     result = CliRunner().invoke(
         app,

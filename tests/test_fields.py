@@ -11,6 +11,7 @@ import pytest
 from facedata.data import ShardDataset
 from facedata.errors import ConfigError
 from facedata.pipeline.schema import maps_schema
+from facedata.preview.config import PreviewConfig
 from facedata.preview.grid import BAND, pick_samples, shard_grid, tile
 from facedata.shards.fields import (
     FieldSpec,
@@ -103,7 +104,7 @@ def test_preview_draws_by_style_and_shows_the_photo(full_build):
     out, _ = full_build
     keys = [s["__key__"] for s in pick_samples(out, 3)]
     assert len(keys) == 3 and keys[-1] == "demo-astronaut"
-    grid = shard_grid(out, n=3, tile_size=32)
+    grid = shard_grid(out, PreviewConfig(count=3, tile_size=32))
     specs = manifest_specs(load_manifest(out))
     columns = [s for s in specs.values() if s.preview]
     assert grid.shape == (BAND + 3 * 32, len(columns) * 32, 3)

@@ -19,6 +19,7 @@ from facedata.masks.evalset import EVAL_KEY, write_mask_set
 from facedata.masks.mixed import MixedMaskConfig
 from facedata.masks.online import OnlineMasks
 from facedata.pipeline.maps import MaskConfig
+from facedata.preview.config import MaskPreviewConfig
 from facedata.preview.masks import DEMO_KEY, coverage_histogram, demo_masks, mask_preview
 from facedata.shards.reader import iter_samples, load_manifest
 from facedata.sources.demo import demo_face
@@ -93,6 +94,9 @@ def test_masks_command_writes_a_balanced_evaluation_set(tmp_path):
         **dict.fromkeys(index["histogram"], 0), "10-20": 5, "20-30": 5, "30-40": 5, "40-50": 5
     }  # fmt: skip
     assert index["missed"] == 0 and index["params"]["lama-thick"]["max_width"] == [100, 250]
+    # The bounds the set was drawn with (LaMa's evaluation rule), recorded as a plain MaskSpec.
+    spec = json.loads(json.dumps(asdict(MaskSpec("lama-thick", max_coverage=0.5))))
+    assert index["spec"] == spec
     assert sorted(p.name for p in out.iterdir()) == [f"{k:05d}.png" for k in range(20)] + [
         "masks.json"
     ]
@@ -160,10 +164,15 @@ def test_preview_masks_are_the_demo_builds_masks():
     for k, (mask, info) in enumerate(masks):
         again, _ = spec.sample(4, DEMO_KEY, k, 64, 64, MaskContext(labels=labels))
         assert np.array_equal(mask, again) and info["family"] == "part"
-    grid, hist = mask_preview(spec, n=5, size=64, tile_size=32, histogram_count=20)
+    grid, hist = mask_preview(
+        spec, MaskPreviewConfig(count=5, size=64, tile_size=32, histogram_count=20),
+        with_histogram=True,
+    )
     assert grid.shape == (2 * (32 + 18), 3 * 32, 3) and hist.shape == (360, 640, 3)
     hole = masks[0][0].astype(bool)
-    tile = mask_preview(spec, n=1, size=64, tile_size=64, seed=4)[0][:64]
+    tile, none = mask_preview(spec, MaskPreviewConfig(count=1, size=64, tile_size=64, seed=4))
+    assert none is None  # no histogram unless asked for
+    tile = tile[:64]
     assert (tile[hole] == 255).all() and not (tile[~hole] == 255).all()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import cv2
@@ -41,6 +41,49 @@ def published_max_coverage(kind: str) -> float:
     """
     config = FAMILIES[kind][1] if kind in FAMILIES else None
     return float(getattr(config, "eval_max_coverage", 1.0))
+
+
+@dataclass(frozen=True)
+class EvalMaskSpec(MaskSpec):
+    """The masks of an evaluation set: a :class:`MaskSpec` whose upper coverage bound, unless
+    given, is the one the family's published evaluation sets keep.
+
+    Attributes
+    ----------
+    kind : str
+        Family: scfegan, deepfill, lama-thin, lama-medium, lama-thick, box, gfc (the keys of
+        :data:`facedata.masks.GENERATORS` but part, which needs a face), or mixed; no default:
+        an evaluation set names its family.
+    max_coverage : float or None
+        Redraw masks above this; when unset (``None``), the family's published evaluation
+        limit under ``eval_rule``, else 1.
+    eval_rule : bool
+        When ``max_coverage`` is unset, keep only masks the family's published evaluation sets
+        keep (lama-*: at most half the image, as LaMa's gen_mask_dataset.py; others publish no
+        rule).
+
+    Examples
+    --------
+    >>> EvalMaskSpec("lama-thick").spec.max_coverage
+    0.5
+    >>> EvalMaskSpec("lama-thick", eval_rule=False).spec == MaskSpec("lama-thick")
+    True
+    """
+
+    kind: str = field()  # required: a set names its family, unlike a build
+    max_coverage: float | None = None
+    eval_rule: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_coverage is None:
+            rule = published_max_coverage(self.kind) if self.eval_rule else 1.0
+            object.__setattr__(self, "max_coverage", rule)
+        super().__post_init__()
+
+    @property
+    def spec(self) -> MaskSpec:
+        """The resolved bounds as a plain :class:`MaskSpec` (what ``masks.json`` records)."""
+        return MaskSpec(**{f.name: getattr(self, f.name) for f in fields(MaskSpec)})
 
 
 def family_params(kind: str) -> dict[str, dict]:

@@ -27,9 +27,10 @@ class MaskSpec:
     Attributes
     ----------
     kind : str
-        Family (a key of :data:`facedata.masks.GENERATORS`; ``mixed`` for the mixture).
+        Family: scfegan, deepfill, lama-thin, lama-medium, lama-thick, box, gfc, part (the
+        keys of :data:`facedata.masks.GENERATORS`), or mixed for the mixture.
     min_coverage, max_coverage : float
-        Accepted hole fraction, ``[min, max]``; masks outside are redrawn.
+        Accepted hole fraction, from ``min`` to ``max`` inclusive; masks outside are redrawn.
     max_tries : int
         Masks drawn at most per accepted one; when none falls in range, the closest is kept
         and flagged ``in_range: False``.

@@ -8,28 +8,18 @@ from itertools import islice
 import cv2
 import numpy as np
 
-from ..checks import at_least
 from ..errors import MissingDataError
 from ..io.atomic import atomic_path
 from ..labels import colorize
 from ..shards.codec import decode
 from ..shards.fields import manifest_specs
 from ..shards.reader import iter_samples, load_manifest
+from .config import PreviewConfig
 
 #: Height in pixels of the dark band that carries the column names.
 BAND = 18
 #: Samples looked through for a photograph to show (see :func:`pick_samples`).
 PHOTO_SCAN = 1000
-
-
-#: The smallest tile side that leaves room for a field name.
-MIN_TILE = 16
-
-
-def check_grid_options(*, n: int, tile_size: int) -> None:
-    """Every preview's ``--count`` and ``--tile``, checked before anything is read."""
-    at_least("--count", n, 1)
-    at_least("--tile", tile_size, MIN_TILE)
 
 
 def tile(
@@ -122,20 +112,18 @@ def pick_samples(out: str | os.PathLike, n: int, split: str | None = None) -> li
     return [{k: v if k == "__key__" else decode(k, v) for k, v in s.items()} for s in chosen]
 
 
-def shard_grid(
-    out: str | os.PathLike, *, n: int = 8, tile_size: int = 160, split: str | None = None
-) -> np.ndarray:
-    """A grid of ``n`` samples of a build (see :func:`pick_samples`), one column per field
-    its specs give a preview style, in the build's field order.
+def shard_grid(out: str | os.PathLike, config: PreviewConfig = PreviewConfig()) -> np.ndarray:
+    """A grid of ``config.count`` samples of a build (see :func:`pick_samples`), one column per
+    field its specs give a preview style, in the build's field order.
 
     Returns
     -------
-    (BAND + rows * tile_size, cols * tile_size, 3) uint8 ndarray
+    (BAND + rows * config.tile_size, cols * config.tile_size, 3) uint8 ndarray
         RGB image; a dark band on top carries the field names.
     """
-    check_grid_options(n=n, tile_size=tile_size)
     specs = manifest_specs(load_manifest(out))
-    samples = pick_samples(out, n, split)
+    tile_size = config.tile_size
+    samples = pick_samples(out, config.count, config.split)
     if not samples:
         raise MissingDataError(f"{out} holds no samples")
     columns = [s for s in specs.values() if s.preview and any(s.name in x for x in samples)]

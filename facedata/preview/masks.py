@@ -10,10 +10,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..checks import at_least
 from ..masks import BUCKET_NAMES, FAMILIES, MaskContext, MaskSpec, histogram
 from ..sources.demo import demo_face
-from .grid import check_grid_options, tile
+from .config import MaskPreviewConfig
+from .grid import tile
 
 #: Key of the demo face in a ``--src demo`` build.
 DEMO_KEY = "demo-000000"
@@ -28,7 +28,7 @@ def caption(image: np.ndarray, text: str) -> np.ndarray:
 
 
 def demo_masks(
-    spec: MaskSpec, *, n: int, size: int = 512, seed: int = 0
+    spec: MaskSpec, *, n: int, size: int, seed: int
 ) -> tuple[np.ndarray, list[tuple[np.ndarray, dict]]]:
     """The demo face and its first ``n`` masks.
 
@@ -68,38 +68,34 @@ def arrange(tiles: list[np.ndarray], columns: int) -> np.ndarray:
 
 def mask_preview(
     spec: MaskSpec,
+    config: MaskPreviewConfig = MaskPreviewConfig(),
     *,
-    n: int = 16,
-    size: int = 512,
-    seed: int = 0,
-    tile_size: int = 160,
-    histogram_count: int = 0,
+    with_histogram: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """A grid of ``n`` masks over the demo face with their coverage printed under each.
+    """A grid of ``config.count`` masks over the demo face with their coverage under each.
 
     Parameters
     ----------
     spec : MaskSpec
-    n, size, seed, tile_size : int
-    histogram_count : int
-        Also plot the coverage histogram of the first ``histogram_count`` masks (0: none).
+    config : MaskPreviewConfig
+        How many masks, their side and seed, the tile side.
+    with_histogram : bool
+        Also plot the coverage histogram of the first ``config.histogram_count`` masks.
 
     Returns
     -------
     grid : (rows * (tile_size + 18), cols * tile_size, 3) uint8 ndarray
-        RGB; ``cols = ceil(sqrt(n))``; a ``!`` marks masks outside the coverage bounds.
+        RGB; ``cols = ceil(sqrt(count))``; a ``!`` marks masks outside the coverage bounds.
     histogram : (360, 640, 3) uint8 ndarray or None
-        See :func:`coverage_histogram`.
+        See :func:`coverage_histogram`; ``None`` unless asked for.
     """
-    check_grid_options(n=n, tile_size=tile_size)
-    at_least("--size", size, 1)
-    at_least("--histogram-count", histogram_count, 0)
-    image, masks = demo_masks(spec, n=max(n, histogram_count), size=size, seed=seed)
+    n, drawn = config.count, config.histogram_count if with_histogram else 0
+    image, masks = demo_masks(spec, n=max(n, drawn), size=config.size, seed=config.seed)
     columns = int(np.ceil(np.sqrt(n)))
-    grid = arrange(mask_row(image, masks[:n], tile_size=tile_size), columns)
+    grid = arrange(mask_row(image, masks[:n], tile_size=config.tile_size), columns)
     hist = None
-    if histogram_count:
-        coverages = [info["coverage"] for _, info in masks[:histogram_count]]
+    if with_histogram:
+        coverages = [info["coverage"] for _, info in masks[:drawn]]
         hist = coverage_histogram(coverages, title=f"{spec.kind}: coverage of {len(coverages)}")
     return grid, hist
 
