@@ -78,7 +78,7 @@ def attribute_help(cls: type) -> dict[str, str]:
 def plain(text: str) -> str:
     """Docstring markup → terminal text (``x`` → x, :class:`~a.B` → B)."""
     text = re.sub(r":\w+:`~?(?:[\w.]+\.)?([^`]+)`", r"\1", text)
-    return text.replace("``", "").replace("%", "%%")
+    return text.replace("``", "")
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:

@@ -206,7 +206,7 @@ class Outer:
     name, label : str
         A ``name`` for :class:`~facedata.Stage`.
     sizes : tuple of int
-        Any number of sizes.
+        Any number of sizes, each 1-100% of the image.
     inner : Inner
         Nested.
     """
@@ -234,6 +234,9 @@ def test_a_new_dataclass_needs_no_cli_code():
     assert runner.invoke(cli, ["--old-tag", "z", "--demo-sizes", "4,5,6", "--demo-depth", "9"]
                          ).exit_code == 0  # fmt: skip
     assert made == [Outer(), Outer(label="z", sizes=(4, 5, 6), inner=Inner(depth=9))]
+    # Click prints help as written: a doubled % would show as %%.
+    wide = runner.invoke(cli, ["--help"], env={"COLUMNS": "200"})
+    assert "each 1-100% of the image" in wide.output
 
 
 def test_two_configs_claiming_one_flag_is_refused():
