@@ -4,28 +4,32 @@ Run from the repository root::
 
     PYTHONPATH=$PWD python benchmarks/sketch.py               # ~20 s
     PYTHONPATH=$PWD python benchmarks/sketch.py --faces 8 --rounds 5
+    PYTHONPATH=$PWD python benchmarks/sketch.py --photos /work/photos/aligned
 
-Inputs: scikit-image's ``astronaut`` photo and drawn demo faces, at 512 x 512, through XDoG
-(sigma 1.4, the stage's setting). Each step of :mod:`facedata.features.sketch` is timed
-against ``tests/sketch_reference.py`` (trigonometric NMS direction, ``skimage`` thinning, a
-per-pixel Python stroke walk, one Gaussian filter and one polyline call per stroke, XDoG's
-channel maximum through ``ndarray.max``; the adaptive XDoG step by step with every scale at
-full size), the two interleaved so that a busy machine slows
-both alike. A time is the best of ``--repeat`` calls; every round gives one ratio per image,
-and the table shows the median and range of those ratios. Fidelity: line pixels of both
-drawings and the mean distance (px) from each drawing's pixels to the other's.
+Inputs: scikit-image's ``astronaut`` photo (with ``--photos``, every image of a folder of
+aligned face photos too) and drawn demo faces, at 512 x 512, through XDoG (sigma 1.4, the
+stage's setting). Each step of :mod:`facedata.features.sketch` is timed against
+``tests/sketch_reference.py`` (trigonometric NMS direction, ``skimage`` thinning, a per-pixel
+Python stroke walk, one Gaussian filter and one polyline call per stroke, XDoG's channel
+maximum through ``ndarray.max``; the adaptive XDoG step by step with every scale at full
+size), the two interleaved so that a busy machine slows both alike. A time is the best of
+``--repeat`` calls; every round gives one ratio per image, and the table shows the median and
+range of those ratios. Fidelity: line pixels of both drawings and the mean distance (px) from
+each drawing's pixels to the other's.
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from benchmarks.timing import best_ms
 from facedata.features import sketch
+from facedata.io.images import read_image
 from facedata.pipeline.maps import resize_image
 from facedata.sources import SourceConfig, get_source
 from facedata.sources.demo import write_demo_tree
@@ -35,10 +39,12 @@ SIZE = 512
 THRESHOLD = sketch.SketchStyle().threshold
 
 
-def images(n_faces: int) -> list[tuple[str, np.ndarray]]:
+def images(n_faces: int, photos: str | None = None) -> list[tuple[str, np.ndarray]]:
     from skimage import data
 
     out = [("astronaut", resize_image(data.astronaut(), SIZE))]
+    for path in sorted(Path(photos).iterdir()) if photos else ():
+        out.append((f"photo:{path.stem}", resize_image(read_image(path)[0], SIZE)))
     with tempfile.TemporaryDirectory() as tmp:
         source = get_source(
             SourceConfig(name="celebamask-hq", root=str(write_demo_tree(tmp, count=n_faces)))
@@ -89,10 +95,12 @@ def main() -> None:
     parser.add_argument("--faces", type=int, default=4, help="drawn demo faces (default 4)")
     parser.add_argument("--repeat", type=int, default=3, help="calls per timing (best kept)")
     parser.add_argument("--rounds", type=int, default=3, help="timings per image and step")
+    parser.add_argument("--photos", help="a folder of face photos timed with the astronaut")
     args = parser.parse_args()
 
-    cases = images(args.faces)
-    print(f"{len(cases)} images at {SIZE}x{SIZE}: astronaut + {args.faces} demo faces\n")
+    cases = images(args.faces, args.photos)
+    print(f"{len(cases)} images at {SIZE}x{SIZE}: {len(cases) - args.faces} photos + "
+          f"{args.faces} demo faces\n")  # fmt: skip
     print("fidelity (reference clean-up vs fast, same XDoG map):")
     for name, image in cases:
         edge = sketch.xdog_edges(image, sigma=1.4)
@@ -114,7 +122,7 @@ def main() -> None:
             for step, (slow, fast) in steps(image).items():
                 t_slow, t_fast = best_ms(slow, args.repeat), best_ms(fast, args.repeat)
                 row = times.setdefault(step, {"photo": [], "faces": []})
-                row["photo" if name == "astronaut" else "faces"].append((t_slow, t_fast))
+                row["faces" if name.startswith("celebamask") else "photo"].append((t_slow, t_fast))
 
     print(f"\nms per 512² image (median), ratio median [range] over {args.rounds} rounds")
     print(f"  {'step':15s} {'photo ref':>9s} {'fast':>6s} {'ratio':>17s}   "
