@@ -13,6 +13,11 @@ Targets (issue 18): (a) >= 8x (b), and (a) >= 0.75x (c), per process. (a) and (c
 measured with one process per core. Prints samples/s, the ratios, and (a)'s per-stage
 time breakdown.
 
+Two levers, each as (a) with one option changed, one process, a fresh label cache each:
+the default landmark handling, with eyes from the annotations (``--annotated-eyes``) against
+detection forced (``--no-annotated-eyes``, the former default); and (a) with
+``--no-store-derived`` (samples/s and shard bytes against (a)).
+
     PYTHONPATH=. python benchmarks/build.py [--n 120] [--size 512] [--workers 2]
 """
 
@@ -42,7 +47,7 @@ from facedata.pipeline import BuildConfig, build
 from facedata.pipeline.align import AlignConfig
 from facedata.pipeline.sketch import SketchConfig
 from facedata.shards.codec import encode
-from facedata.shards.reader import iter_samples
+from facedata.shards.reader import iter_samples, load_manifest
 from facedata.sources import SourceConfig, get_source
 
 MAPS = ("parsing", "face", "hair", "mask", "sketch", "color", "hog")
@@ -138,20 +143,23 @@ def main() -> None:
     refs = source.refs()
     stage_configs = {"align": AlignConfig(landmarks=False), "sketch": SketchConfig(method="xdog")}
 
-    def run_build(workers: int, name: str, cache: str):
+    def run_build(workers: int, name: str, cache: str, align=stage_configs["align"], **extra):
         # Each cache folder starts empty: a first build merges every part; a rebuild with the
         # same folder reads the merged label maps back.
         os.environ["FACEDATA_HOME"] = str(tmp / cache)
         shard_size = max(1, args.n // (2 * workers))
         config = BuildConfig(out=str(tmp / name), size=args.size, maps=MAPS, workers=workers,
-                             progress=False, shard_size=shard_size)  # fmt: skip
+                             progress=False, shard_size=shard_size, **extra)  # fmt: skip
         t0 = time.perf_counter()
-        report = build(config, source_config, stage_configs)
+        report = build(config, source_config, stage_configs | {"align": align})
         return time.perf_counter() - t0, report
 
     t_a1, report = run_build(1, "a1", "home-1")
     t_an, _ = run_build(args.workers, "an", "home-n")
     t_r1, rebuild = run_build(1, "r1", "home-1")
+    t_eyes, _ = run_build(1, "eyes", "home-eyes", align=AlignConfig())
+    t_detect, _ = run_build(1, "detect", "home-detect", align=AlignConfig(annotated_eyes=False))
+    t_lean, _ = run_build(1, "lean", "home-lean", store_derived=False)
 
     outputs = {s["__key__"]: {k: v for k, v in s.items() if k != "__key__"}
                for s in iter_samples(tmp / "a1")}  # fmt: skip
@@ -174,7 +182,8 @@ def main() -> None:
     t_b = time.perf_counter() - t0
 
     n = len(refs)
-    times = {"a1": t_a1, "an": t_an, "r1": t_r1, "b": t_b, "c1": t_c1, "cn": t_cn}
+    times = {"a1": t_a1, "an": t_an, "r1": t_r1, "b": t_b, "c1": t_c1, "cn": t_cn,
+             "eyes": t_eyes, "detect": t_detect, "lean": t_lean}  # fmt: skip
     rate = {k: n / t for k, t in times.items()}
     print(f"{n} images {args.size}² on {os.cpu_count()} cores; maps: {', '.join(MAPS)}")
     print(f"(a) facedata build, 1 process   {rate['a1']:7.1f} samples/s")
@@ -189,6 +198,19 @@ def main() -> None:
     print(f"(a)/(c), {args.workers} processes: {rate['an'] / rate['cn']:5.2f}x")
     print(f"rebuild/(b), 1 process: {rate['r1'] / rate['b']:5.1f}x;  rebuild/(c): "
           f"{rate['r1'] / rate['c1']:5.2f}x")  # fmt: skip
+    print("levers, 1 process, fresh label cache (x: vs (c) codec floor, 1 process):")
+    for key, what in (("a1", "(a): no landmark detection at all"),
+                      ("eyes", "default landmarks, eyes from annotations"),
+                      ("detect", "landmarks detected (--no-annotated-eyes)"),
+                      ("lean", "(a) with --no-store-derived")):  # fmt: skip
+        print(f"  {what:<44} {rate[key]:7.1f} samples/s  {rate[key] / rate['c1']:5.2f}x")
+    print(f"  eyes from annotations / detection: {t_detect / t_eyes:5.2f}x samples/s")
+    bytes_a, bytes_lean = (
+        sum(s["bytes"] for s in load_manifest(tmp / name)["splits"].values())
+        for name in ("a1", "lean")
+    )
+    print(f"  shard bytes: stored {bytes_a / 2**20:.1f} MiB, --no-store-derived "
+          f"{bytes_lean / 2**20:.1f} MiB ({1 - bytes_lean / bytes_a:.1%} less)")  # fmt: skip
     print("(a) per-stage ms per sample, 1 process (first build / rebuild):")
     for stage, seconds in sorted(report.seconds.items(), key=lambda kv: -kv[1]):
         if stage != "total":

@@ -28,6 +28,7 @@ from ..errors import ConfigError, CorruptShardError, MissingDataError
 from ..masks import MaskContext, MaskSpec
 from ..seeding import sample_rng
 from ..shards.codec import decode
+from ..shards.derive import Deriver
 from ..shards.fields import specs_for_shards
 from ..shards.reader import (
     MANIFEST,
@@ -87,10 +88,11 @@ def shard_urls(source: str | os.PathLike | Sequence[str], split: str | None = No
     raise MissingDataError(f"{source} does not exist (expected a build folder or shards)")
 
 
-def check_fields(urls: Sequence[str], fields: Sequence[str]) -> None:
+def check_fields(urls: Sequence[str], fields: Sequence[str], derived: Sequence[str] = ()) -> None:
     """Fail early, naming the maps to rebuild with, when the first shard lacks a field.
 
-    Only a local first shard is checked (reading a remote one here would cost a download).
+    Only a local first shard is checked (reading a remote one here would cost a download);
+    ``derived`` fields are computed by the reader, so they need not be stored.
 
     Raises
     ------
@@ -102,7 +104,7 @@ def check_fields(urls: Sequence[str], fields: Sequence[str]) -> None:
     sample = next(iter_shard(first, decoded=False), None)
     if sample is None:
         return
-    missing = [f for f in fields if f not in sample]
+    missing = [f for f in fields if f not in sample and f not in derived]
     if not missing:
         return
     manifest = first.parent.parent / MANIFEST
@@ -214,7 +216,9 @@ class ShardDataset(IterableDataset):
         self.specs = specs_for_shards(self.urls)
         for field in self.fields:
             tensor_spec(field, self.specs)
-        check_fields(self.urls, self.fields)
+        # Fields the build left out (--no-store-derived) are computed from their sources.
+        self.deriver = Deriver.of_shards(self.urls)
+        check_fields(self.urls, self.fields, derived=self.deriver.fields)
         self.entries = _manifest_entries(self.urls)
         self.rank, self.world_size = node_info(rank, world_size)
         known = [e["count"] for e in self.entries if e is not None]
@@ -332,14 +336,21 @@ class ShardDataset(IterableDataset):
         if self.masks == "fresh":
             # The mask is drawn at the image's size with its label map and landmarks if stored.
             needed += ["jpg", *(f for f in ("parsing.png", "json") if f in raw)]
+        derived = [f for f in needed if f not in raw and f in self.deriver.fields]
         decoded = {}
-        for field in dict.fromkeys(needed):
+        for field in dict.fromkeys([*needed, *self.deriver.sources(derived)]):
+            if field in derived:
+                continue
             if field not in raw:
                 raise MissingDataError(f"{where} has no {field} field")
             try:
                 decoded[field] = decode(field, raw[field])
             except CorruptShardError as exc:
                 raise CorruptShardError(f"{where}: {exc}") from exc
+        try:
+            decoded = self.deriver(decoded | {"__key__": key}, wanted=derived)
+        except CorruptShardError as exc:
+            raise CorruptShardError(f"{where}: {exc}") from exc
         arrays = to_arrays({f: decoded[f] for f in self.fields}, self.size, self.specs)
         item: dict[str, Any] = {"__key__": key}
         item.update((name, torch.from_numpy(a)) for name, a in arrays.items())

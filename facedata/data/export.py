@@ -16,8 +16,9 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..io.atomic import atomic_path
+from ..shards.derive import readable_fields
 from ..shards.fields import manifest_specs
-from ..shards.reader import iter_shard, load_manifest, shard_paths
+from ..shards.reader import iter_samples, load_manifest
 
 FORMATS = ("folders",)
 
@@ -66,14 +67,15 @@ def export_folders(
     manifest = load_manifest(build)
     out = Path(out)
     chosen_splits = list(splits or manifest["splits"])
-    chosen_fields = list(fields or manifest["fields"])
+    stored = readable_fields(manifest)  # the left-out derived fields are computed
+    chosen_fields = list(fields or stored)
     if unknown := [s for s in chosen_splits if s not in manifest["splits"]]:
         raise ConfigError(
             f"split(s) {', '.join(unknown)} not in {build}; it has {', '.join(manifest['splits'])}"
         )
-    if unknown := [f for f in chosen_fields if f not in manifest["fields"]]:
+    if unknown := [f for f in chosen_fields if f not in stored]:
         raise ConfigError(
-            f"field(s) {', '.join(unknown)} not in {build}; it has {', '.join(manifest['fields'])}"
+            f"field(s) {', '.join(unknown)} not in {build}; it has {', '.join(stored)}"
         )
     specs = manifest_specs(manifest)
     if unknown := [f for f in chosen_fields if f != "json" and f not in specs]:
@@ -92,13 +94,12 @@ def export_folders(
             for field in chosen_fields:
                 (tmp / split / field).mkdir(parents=True)
             counts[split] = 0
-            for shard in shard_paths(build, split):
-                for sample in iter_shard(shard, decoded=False):
-                    key = sample["__key__"]
-                    for field in chosen_fields:
-                        if field in sample:
-                            path = tmp / split / field / f"{key}.{suffixes[field]}"
-                            path.write_bytes(sample[field])
-                    counts[split] += 1
-                    bar.update(1)
+            for sample in iter_samples(build, split, decoded=False):
+                key = sample["__key__"]
+                for field in chosen_fields:
+                    if field in sample:
+                        path = tmp / split / field / f"{key}.{suffixes[field]}"
+                        path.write_bytes(sample[field])
+                counts[split] += 1
+                bar.update(1)
     return counts

@@ -33,6 +33,7 @@ from ..errors import BuildFailedError, ConfigError, FacedataError, OutputError
 from ..io.atomic import write_json_atomic, write_text_atomic
 from ..io.lock import LOCK_NAME, FolderLock
 from ..sample import Sample, SampleRef
+from ..shards.derive import unstored
 from ..shards.fields import FieldSpec
 from ..shards.manifest import CHECKSUM, checksum
 from ..shards.reader import MANIFEST
@@ -127,9 +128,23 @@ class Plan:
         )
 
     @property
+    def derived(self) -> tuple[FieldSpec, ...]:
+        """The derived fields the build writes: computed from their sources by their spec."""
+        return tuple(spec for spec in self.field_specs if spec.derive is not None
+                     and spec.name not in self.unstored)  # fmt: skip
+
+    @property
+    def unstored(self) -> tuple[str, ...]:
+        """The derived fields left out of the shards (``store_derived`` off)."""
+        if self.config.store_derived:
+            return ()
+        return unstored(self.field_specs, [spec.name for spec in self.field_specs])
+
+    @property
     def fields(self) -> tuple[str, ...]:
         """Every field a sample of this build carries, sorted."""
-        return tuple(sorted({"json", *(spec.name for spec in self.field_specs)}))
+        names = {spec.name for spec in self.field_specs} - set(self.unstored)
+        return tuple(sorted({"json", *names}))
 
     @property
     def needs_device(self) -> bool:
@@ -243,6 +258,7 @@ def build_shard(
     eyes: dict[str, int] = {}
     batch_size = max(1, plan.config.batch_size)
     fields = plan.fields  # derived from the stage classes: once per shard, not per sample
+    derived = plan.derived
     with ShardWriter(out / task.name, jpeg_quality=plan.config.jpeg_quality) as writer:
         for start in range(0, len(task.refs), batch_size):
             t0 = time.perf_counter()
@@ -259,7 +275,7 @@ def build_shard(
             for sample in batch:
                 if sample.ok:
                     sample.meta["seed"] = plan.config.seed
-                    guarded("write", sample, _write, writer, fields)
+                    guarded("write", sample, _write, writer, fields, derived, plan.config.size)
                 if sample.ok:
                     source = sample.meta.get("eyes_from", "none")
                     eyes[source] = eyes.get(source, 0) + 1
@@ -294,7 +310,17 @@ def build_shard(
     return stats
 
 
-def _write(sample: Sample, writer: ShardWriter, fields: tuple[str, ...]) -> None:
+def _write(
+    sample: Sample,
+    writer: ShardWriter,
+    fields: tuple[str, ...],
+    derived: tuple[FieldSpec, ...],
+    size: int,
+) -> None:
+    # A stored derived field is its derivation, by construction: what readers compute when
+    # another build leaves it out.
+    for spec in derived:
+        sample.fields[spec.name] = spec.derive.compute(sample.fields, size=size)
     # Stages that ran only because another needed them leave fields that were not asked for.
     kept = {name: value for name, value in sample.fields.items() if name in fields}
     writer.write(sample.key, {**kept, "json": sample.meta})
@@ -694,6 +720,7 @@ class BuildSession:
         manifest["build"] = asdict(self.config) | {"out": str(self.out)}
         manifest["maps"] = [n for n, emit in self.stages if emit and n != "resize"]
         manifest["fields"] = list(self.shard_plan.fields)
+        manifest["derived_fields"] = list(self.shard_plan.unstored)
         manifest["field_specs"] = [spec.to_json() for spec in self.shard_plan.field_specs]
         manifest["splits"] = _split_table(self.tasks, self.results)
         manifest["attempted"] = report.attempted

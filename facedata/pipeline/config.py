@@ -63,6 +63,12 @@ class BuildConfig:
         quality gate rejects do not count).
     jpeg_quality : int
         Quality of the ``jpg`` field.
+    store_derived : bool
+        Store the fields that are functions of other stored fields (``face.png``,
+        ``hair.png`` of ``parsing.png``; ``hog.png`` of ``hog.npy``). ``--no-store-derived``
+        leaves them out (about a third of the bytes of a default build) and the manifest
+        lists them as ``derived_fields``: facedata's readers compute them, bit-identical,
+        but a plain tar or WebDataset reader does not see them.
     progress : bool
         Show progress bars.
     """
@@ -84,6 +90,7 @@ class BuildConfig:
     network_batch: int = 0
     max_failure_rate: float = 0.01
     jpeg_quality: int = 95
+    store_derived: bool = True
     progress: bool = True
 
     def __post_init__(self) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..features import hog
 from ..sample import Sample
-from ..shards.fields import FieldSpec
+from ..shards.fields import Derivation, FieldSpec
 from .maps import record
 from .stages import BatchStage
 
@@ -56,7 +56,8 @@ class HogConfig:
 
 class HogStage(BatchStage):
     """``hog.npy``: (size // cell, size // cell, orientations) float16 cell histograms of the
-    image scaled to [0, 1]; ``hog.png``: (size, size) uint8 glyph image, 255 at its maximum.
+    image scaled to [0, 1]; ``hog.png``: (size, size) uint8 glyph image of those stored
+    histograms, 255 at its maximum (a derived field: the build draws it when it writes it).
 
     See docs/hog.md for the exact definitions.
     """
@@ -75,6 +76,9 @@ class HogStage(BatchStage):
             FieldSpec(
                 "hog.png", "gray", tensor="hog_glyphs", preview="stretch",
                 description="HOG glyph image, 255 at its maximum",
+                derive=Derivation(
+                    ("hog.npy",), "facedata.features.derived:hog_png", {"cell": config.cell}
+                ),
             ),
         )  # fmt: skip
 
@@ -95,7 +99,7 @@ class HogStage(BatchStage):
     def batched(self) -> bool:
         return self.device is not None
 
-    def compute(self, samples: list[Sample]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def compute(self, samples: list[Sample]) -> list[np.ndarray]:
         images = np.stack([self._input(s.image) for s in samples])
         if self.device is not None:
             import torch
@@ -108,18 +112,15 @@ class HogStage(BatchStage):
             pixels_per_cell=cell,
             channel_axis=-1 if self.config.channels == "rgb" else None,
         )
-        glyphs = hog.glyph_image(
-            hog.render_glyphs(hist, pixels_per_cell=cell, shape=images.shape[1:3])
-        )
         # Histograms are linear in the image scale: dividing by 255 gives those of image / 255.
         hist = hist / 255
         if self.device is None:
-            return [(hist.astype(np.float16), glyphs)]
+            return [hist.astype(np.float16)]
         import torch
 
-        hist = hist.to(torch.float16).cpu().numpy()
-        return list(zip(hist, glyphs.cpu().numpy()))
+        return list(hist.to(torch.float16).cpu().numpy())
 
-    def store(self, sample: Sample, maps: tuple[np.ndarray, np.ndarray]) -> None:
-        sample.fields["hog.npy"], sample.fields["hog.png"] = maps
+    def store(self, sample: Sample, hist: np.ndarray) -> None:
+        # hog.png is derived from the stored histograms: the build draws it when it keeps it.
+        sample.fields["hog.npy"] = hist
         record(sample, "hog", f"hog-{self.config.channels}-o{self.config.orientations}")

@@ -8,12 +8,11 @@ import numpy as np
 
 from ..align.detect import landmark_meta
 from ..errors import ConfigError
-from ..labels import face_mask, hair_mask
 from ..masks import FAMILIES, MaskContext, MaskSpec, pack_masks
 from ..options import option
 from ..resize import center_square, resize_image, resize_labels
 from ..sample import Sample
-from ..shards.fields import FieldSpec
+from ..shards.fields import Derivation, FieldSpec
 from .stages import Stage, record
 
 #: The metadata key the resize stage writes for a non-square image.
@@ -80,7 +79,10 @@ class ResizeStage(Stage):
 
 
 class FaceStage(Stage):
-    """``face.png``: 255 on skin, brows, eyes, glasses, ears, nose, mouth and lips."""
+    """``face.png``: 255 on skin, brows, eyes, glasses, ears, nose, mouth and lips.
+
+    A derived field (of ``parsing.png``): the build computes it when it writes it.
+    """
 
     name = "face"
     method_schema = {"const": "parsing"}
@@ -88,17 +90,17 @@ class FaceStage(Stage):
         FieldSpec(
             "face.png", "binary", tensor="face", values=(0, 255), preview="gray",
             description="255 on the face without hair, neck and clothes",
+            derive=Derivation(("parsing.png",), "facedata.features.derived:face_png"),
         ),
     )  # fmt: skip
     requires = ("parsing",)
 
     def process(self, sample: Sample) -> None:
-        sample.fields["face.png"] = face_mask(sample.parsing)
         record(sample, "face", "parsing")
 
 
 class HairStage(Stage):
-    """``hair.png``: 255 on hair."""
+    """``hair.png``: 255 on hair (derived from ``parsing.png``, like ``face.png``)."""
 
     name = "hair"
     method_schema = {"const": "parsing"}
@@ -106,12 +108,12 @@ class HairStage(Stage):
         FieldSpec(
             "hair.png", "binary", tensor="hair", values=(0, 255), preview="gray",
             description="255 on hair",
+            derive=Derivation(("parsing.png",), "facedata.features.derived:hair_png"),
         ),
     )  # fmt: skip
     requires = ("parsing",)
 
     def process(self, sample: Sample) -> None:
-        sample.fields["hair.png"] = hair_mask(sample.parsing)
         record(sample, "hair", "parsing")
 
 

@@ -13,10 +13,12 @@ stage.
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +42,85 @@ ENCODINGS = ("jpg", "png", "npy")
 #: How ``preview`` draws a field: as an RGB image, as grey, in the label palette, as a hole
 #: over the image, or grey stretched so its maximum is white (faint maps such as HOG glyphs).
 PREVIEWS = ("image", "gray", "labels", "hole", "stretch")
+
+
+#: Encodings a derivation may read: lossless, so the decoded source is what the build held.
+LOSSLESS = ("png", "npy")
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """How a field is computed from other fields of its sample (see
+    :mod:`facedata.shards.derive`): a field that has one may be left out of the shards.
+
+    Attributes
+    ----------
+    sources : tuple of str
+        The fields it is computed from, losslessly encoded (``png``, ``npy``).
+    function : str or callable
+        ``function(*sources, size=S, **params)`` → the field's array, where ``S`` is the
+        build's ``--size``; given as ``"module:name"`` or as the function itself, which is
+        recorded by its module and name. Readers import it when the field was left out.
+    params : mapping or tuple of (str, value)
+        Further keyword arguments of ``function`` (the options it depends on), JSON values.
+
+    Examples
+    --------
+    >>> d = Derivation(("parsing.png",), "facedata.features.derived:hair_png")
+    >>> d.compute({"parsing.png": np.array([[13, 1]], np.uint8)}, size=2).tolist()
+    [[255, 0]]
+    """
+
+    sources: tuple[str, ...]
+    function: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        function = self.function
+        if callable(function):
+            object.__setattr__(self, "function", f"{function.__module__}:{function.__qualname__}")
+            # Kept for this process: a function defined in a script (__main__) has no import path
+            # that other processes share.
+            object.__setattr__(self, "_function", function)
+        object.__setattr__(self, "sources", tuple(self.sources))
+        params = self.params.items() if isinstance(self.params, Mapping) else self.params
+        object.__setattr__(self, "params", tuple(sorted((str(k), v) for k, v in params)))
+        lossy = [s for s in self.sources if s.rsplit(".", 1)[-1] not in LOSSLESS]
+        if not self.sources or lossy:
+            raise ConfigError(
+                f"a derivation reads one or more losslessly encoded fields ({', '.join(LOSSLESS)}),"
+                f" not {', '.join(lossy) or 'none'}"
+            )
+
+    def resolve(self) -> Callable[..., np.ndarray]:
+        """The function, imported from its ``"module:name"``.
+
+        Raises
+        ------
+        ConfigError
+            When it cannot be imported.
+        """
+        if hasattr(self, "_function"):
+            return self._function
+        module, _, name = self.function.partition(":")
+        try:
+            target: Any = importlib.import_module(module)
+            for part in name.split("."):
+                target = getattr(target, part)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(
+                f"the derivation {self.function} cannot be imported ({exc}): install the "
+                "package that defines it, or rebuild with --store-derived"
+            ) from None
+        return target
+
+    def compute(self, values: Mapping[str, np.ndarray], *, size: int) -> np.ndarray:
+        """The field, from its decoded sources (``values``: field name → array)."""
+        return self.resolve()(*(values[s] for s in self.sources), size=size, **dict(self.params))
+
+    def to_json(self) -> dict:
+        return {"sources": list(self.sources), "function": self.function,
+                "params": dict(self.params)}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -73,6 +154,10 @@ class FieldSpec:
         How ``preview`` draws it (one of :data:`PREVIEWS`); ``None``: not a preview column.
     description : str
         One line for ``inspect`` and the docs.
+    derive : Derivation or None
+        How the field is computed from other fields of the sample, when it is; the build
+        then writes it from that derivation, may leave it out (``--no-store-derived``), and
+        readers compute it when it is not stored.
 
     Examples
     --------
@@ -93,8 +178,11 @@ class FieldSpec:
     max_value: int | None = None
     preview: str | None = None
     description: str = ""
+    derive: Derivation | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.derive, Mapping):  # read back from a manifest
+            object.__setattr__(self, "derive", Derivation(**self.derive))
         if self.kind not in KINDS:
             raise ConfigError(
                 f"field {self.name!r}: kind {self.kind!r} is not one of {', '.join(KINDS)}"
@@ -111,6 +199,11 @@ class FieldSpec:
             )
         if self.values is not None:
             object.__setattr__(self, "values", tuple(self.values))
+        if self.derive is not None and self.encoding not in LOSSLESS:
+            raise ConfigError(
+                f"derived field {self.name!r} must be stored losslessly ({', '.join(LOSSLESS)}), "
+                "so that computing it again gives the stored bytes"
+            )
 
     @property
     def encoding(self) -> str:
@@ -153,7 +246,9 @@ class FieldSpec:
 
     def to_json(self) -> dict:
         """A plain dict for the manifest (:meth:`from_json` reads it back)."""
-        return asdict(self)
+        data = asdict(self)
+        data["derive"] = None if self.derive is None else self.derive.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> FieldSpec:
@@ -200,12 +295,19 @@ def specs_for_shards(urls: Sequence[str | os.PathLike]) -> dict[str, FieldSpec]:
     folder); shards without one (remote, or copied out of their build) get
     :func:`registered_specs`.
     """
+    manifest = manifest_of_shards(urls)
+    return registered_specs() if manifest is None else manifest_specs(manifest)
+
+
+def manifest_of_shards(urls: Sequence[str | os.PathLike]) -> dict | None:
+    """The manifest of the build a list of shards belongs to (see :func:`specs_for_shards`),
+    or ``None``."""
     if urls:
         first = Path(urls[0])
         for folder in (first.parent, first.parent.parent):
             if first.is_file() and (folder / MANIFEST).is_file():
-                return manifest_specs(load_manifest(folder))
-    return registered_specs()
+                return load_manifest(folder)
+    return None
 
 
 def field_spec_schema() -> dict:
@@ -228,5 +330,20 @@ def field_spec_schema() -> dict:
             "max_value": {"type": ["integer", "null"]},
             "preview": {"enum": [*PREVIEWS, None]},
             "description": {"type": "string"},
+            "derive": {
+                "description": "Derivation: the field is function(*sources, size, **params); "
+                "readers compute it when the build left it out (derived_fields).",
+                "type": ["object", "null"],
+                "required": ["sources", "function", "params"],
+                "additionalProperties": False,
+                "properties": {
+                    "sources": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/field"}},
+                    "function": {
+                        "type": "string",
+                        "pattern": "^[A-Za-z_][\\w.]*:[A-Za-z_][\\w.]*$",
+                    },
+                    "params": {"type": "object"},
+                },
+            },
         },
     }

@@ -68,6 +68,7 @@ def summarize(out: str | os.PathLike) -> dict:
             for name, info in manifest["splits"].items()
         },
         "fields": manifest["fields"],
+        "derived_fields": manifest.get("derived_fields", []),
         "field_specs": {n: spec.to_json() for n, spec in manifest_specs(manifest).items()},
         "methods": map_methods(
             [out / s["path"] for sp in manifest["splits"].values() for s in sp["shards"]]
@@ -98,6 +99,9 @@ def format_summary(summary: dict) -> str:
         lines.append(
             f"  {field:<20} {size / 1024:8.1f}  {spec['kind']:<8} {spec['description']}".rstrip()
         )
+    for field in summary["derived_fields"]:
+        sources = ", ".join(specs[field]["derive"]["sources"])
+        lines.append(f"  {field:<20} {'-':>8}  not stored: readers derive it from {sources}")
     lines.append("maps by method:")
     for name, methods in summary["methods"].items():
         told = ", ".join(

@@ -287,9 +287,20 @@ def iter_samples(
     decoded: bool = True,
     handler: str | Handler = "raise",
 ) -> Iterator[dict[str, Any]]:
-    """Every sample of a build (or of one split), in manifest order, each shard checked."""
+    """Every sample of a build (or of one split), in manifest order, each shard checked.
+
+    The derived fields the build left out (``derived_fields``) are computed from their
+    sources, as arrays (``decoded``) or as the bytes the writer would have stored.
+    """
+    from .derive import Deriver
+
+    derive = Deriver.of_manifest(load_manifest(out))
     entries = manifest_entries(out)
     for path in shard_paths(out, split):
-        yield from iter_shard(
+        for sample in iter_shard(
             path, decoded=decoded, handler=handler, expected=entries[str(path.resolve())]
-        )
+        ):
+            try:
+                yield derive(sample)
+            except CorruptShardError as exc:
+                make_handler(handler)(CorruptShardError(f"{path}: {exc}"))

@@ -7,9 +7,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import CorruptShardError
+import numpy as np
+
+from ..errors import CorruptShardError, FacedataError
 from ..io.lock import FolderLock
 from ..weights import sha256_file
+from .derive import Deriver
 from .fields import FieldSpec, manifest_specs
 from .manifest import CHECKSUM, checksum
 from .reader import MANIFEST, iter_shard, load_manifest
@@ -89,6 +92,37 @@ def check_sample(
     return problems
 
 
+def check_derived(
+    sample: dict, size: int, specs: dict[str, FieldSpec], deriver: Deriver
+) -> list[str]:
+    """Each stored derived field must equal its derivation from the sample's other fields;
+    the fields the build left out are added to ``sample`` (a derivation that fails is a
+    problem)."""
+    problems = []
+    for name, spec in specs.items():
+        if spec.derive is None or name not in sample or name in deriver.fields:
+            continue
+        try:
+            expected = spec.derive.compute(sample, size=size)
+        except KeyError as exc:
+            problems.append(f"{name} is derived from {exc.args[0]}, which the sample lacks")
+            continue
+        except Exception as exc:
+            problems.append(f"{name} cannot be derived again ({type(exc).__name__}: {exc})")
+            continue
+        stored = sample[name]
+        if not (isinstance(stored, np.ndarray) and np.array_equal(stored, expected)):
+            problems.append(
+                f"{name} differs from its derivation from {', '.join(spec.derive.sources)} "
+                "(the field or its source was changed after the build)"
+            )
+    try:
+        deriver(sample)
+    except FacedataError as exc:
+        problems.append(str(exc))
+    return problems
+
+
 def verify(out: str | os.PathLike, *, progress: bool = False) -> VerifyReport:
     """Check a build in full against its manifest.
 
@@ -117,8 +151,9 @@ def verify(out: str | os.PathLike, *, progress: bool = False) -> VerifyReport:
         )
     size = manifest["build"]["size"]
     seed = manifest["build"].get("seed")
-    fields = manifest["fields"]
     specs = manifest_specs(manifest)
+    deriver = Deriver.of_manifest(manifest)
+    fields = manifest["fields"] + list(deriver.fields)  # every sample has them, once derived
     listed = [(name, s) for name, split in manifest["splits"].items() for s in split["shards"]]
     _check_listing(out, manifest, listed, report)
     seen_keys: set[str] = set()
@@ -141,9 +176,9 @@ def verify(out: str | os.PathLike, *, progress: bool = False) -> VerifyReport:
             for sample in iter_shard(path, expected=None):
                 count += 1
                 key = sample["__key__"]
-                problems = check_sample(sample, size, fields, specs) + _check_identity(
-                    sample, split, seed, seen_keys
-                )
+                problems = check_derived(sample, size, specs, deriver)
+                problems += check_sample(sample, size, fields, specs)
+                problems += _check_identity(sample, split, seed, seen_keys)
                 for problem in problems:
                     report.problems.append(f"{shard['path']}: {key}: {problem}")
         except CorruptShardError as exc:

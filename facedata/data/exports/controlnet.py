@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from ...errors import ConfigError, require
 from ...labels import colorize
 from ...shards.codec import decode, encode
+from ...shards.derive import readable_fields
 from .captions import caption
 from .common import open_build
 from .hf import Row, image_value, write_parquet
@@ -72,7 +73,7 @@ def export_controlnet(
     """
     datasets = require("datasets", "hf")
     manifest, names = open_build(build, out, splits, overwrite)
-    images = [f for f in manifest["fields"] if f.endswith(".png")]
+    images = [f for f in readable_fields(manifest) if f.endswith(".png")]
     if conditioning not in images:
         raise ConfigError(
             f"--conditioning {conditioning} is not an image field of {build}; "

@@ -26,7 +26,8 @@ import numpy as np
 from ...errors import ConfigError, require
 from ...io.atomic import atomic_path
 from ...shards.codec import extension
-from ...shards.reader import iter_shard, shard_paths
+from ...shards.derive import readable_fields
+from ...shards.reader import iter_samples
 from .common import chosen, open_build
 
 #: Samples per parquet file (about 0.5 GB at 512² with the default maps).
@@ -90,9 +91,8 @@ def write_parquet(
 
 
 def _samples(build, split: str) -> Iterator[dict]:
-    for shard in shard_paths(build, split):
-        for sample in iter_shard(shard, decoded=False):
-            yield sample | {"json": json.loads(sample["json"])}
+    for sample in iter_samples(build, split, decoded=False):
+        yield sample | {"json": json.loads(sample["json"])}
 
 
 def _npy_feature(field: str, data: bytes):
@@ -174,7 +174,7 @@ def export_hf(
     <PIL.PngImagePlugin.PngImageFile image mode=L size=512x512>
     """
     manifest, names = open_build(build, out, splits, overwrite)
-    available = [f for f in manifest["fields"] if f != "json"]
+    available = [f for f in readable_fields(manifest) if f != "json"]
     kept = chosen("field", None if fields is None else [f for f in fields if f != "json"],
                   available, build)  # fmt: skip
     # The metadata of every sample decides the columns: read it first (the images stay bytes).
