@@ -157,9 +157,10 @@ def main() -> None:
     t_a1, report = run_build(1, "a1", "home-1")
     t_an, _ = run_build(args.workers, "an", "home-n")
     t_r1, rebuild = run_build(1, "r1", "home-1")
-    t_eyes, _ = run_build(1, "eyes", "home-eyes", align=AlignConfig())
-    t_detect, _ = run_build(1, "detect", "home-detect", align=AlignConfig(annotated_eyes=False))
-    t_lean, _ = run_build(1, "lean", "home-lean", store_derived=False)
+    t_eyes, eyes = run_build(1, "eyes", "home-eyes", align=AlignConfig())
+    forced = AlignConfig(annotated_eyes=False)
+    t_detect, detect = run_build(1, "detect", "home-detect", align=forced)
+    t_lean, lean = run_build(1, "lean", "home-lean", store_derived=False)
 
     outputs = {s["__key__"]: {k: v for k, v in s.items() if k != "__key__"}
                for s in iter_samples(tmp / "a1")}  # fmt: skip
@@ -205,6 +206,12 @@ def main() -> None:
                       ("lean", "(a) with --no-store-derived")):  # fmt: skip
         print(f"  {what:<44} {rate[key]:7.1f} samples/s  {rate[key] / rate['c1']:5.2f}x")
     print(f"  eyes from annotations / detection: {t_detect / t_eyes:5.2f}x samples/s")
+    # The levers' own stages, less exposed to the load than whole-build rates.
+    for what, run in (("align ms/sample: annotations", eyes), ("detection", detect)):
+        print(f"  {what:<30} {1000 * run.seconds.get('align', 0.0) / n:7.1f}")
+    for what, run in (("hog + encode+write ms/sample: stored", report), ("left out", lean)):
+        spent = sum(run.seconds.get(k, 0.0) for k in ("hog", "encode+write"))
+        print(f"  {what:<38} {1000 * spent / n:7.1f}")
     bytes_a, bytes_lean = (
         sum(s["bytes"] for s in load_manifest(tmp / name)["splits"].values())
         for name in ("a1", "lean")
