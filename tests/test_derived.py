@@ -16,6 +16,7 @@ from facedata.errors import ConfigError
 from facedata.features.derived import face_png, hog_png
 from facedata.labels import hair_mask
 from facedata.pipeline import BuildConfig, build, stages
+from facedata.preview.config import PreviewConfig
 from facedata.preview.grid import shard_grid
 from facedata.shards.codec import decode, encode
 from facedata.shards.derive import unstored
@@ -110,7 +111,8 @@ def test_a_derived_field_alone_reads_its_source(pair):
 
 def test_preview_export_and_inspect_serve_them(pair, tmp_path):
     stored, left_out = pair
-    np.testing.assert_array_equal(shard_grid(stored, n=4), shard_grid(left_out, n=4))
+    grid = PreviewConfig(count=4)
+    np.testing.assert_array_equal(shard_grid(stored, grid), shard_grid(left_out, grid))
     export_folders(stored, tmp_path / "a", progress=False)
     export_folders(left_out, tmp_path / "b", progress=False)
     files_a, files_b = (
