@@ -256,3 +256,25 @@ def test_a_plugin_declares_a_derived_field_the_same_way(demo_tree, tmp_path, mon
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x["inverted.png"], y["inverted.png"])
         np.testing.assert_array_equal(x["inverted.png"], inverted(x["grey.png"], size=64, offset=3))
+
+
+@pytest.mark.parametrize("export", ["hf", "controlnet"])
+def test_the_parquet_exports_serve_them(pair, tmp_path, export):
+    pq = pytest.importorskip("pyarrow.parquet")
+    from facedata.data.exports import export_controlnet, export_hf
+
+    tables = []
+    for name, out in zip("ab", pair):
+        if export == "hf":
+            export_hf(out, tmp_path / name, progress=False)
+        else:
+            export_controlnet(out, tmp_path / name, conditioning="hog.png", progress=False)
+        files = sorted((tmp_path / name).rglob("*.parquet"))
+        assert files
+        tables.append({p.relative_to(tmp_path / name): pq.read_table(p) for p in files})
+    assert tables[0].keys() == tables[1].keys()
+    for key, table in tables[0].items():
+        assert table.equals(tables[1][key]), key
+    if export == "hf":
+        (first,) = [t for k, t in tables[1].items() if "train" in str(k)][:1]
+        assert {"face_png", "hair_png", "hog_png"} <= set(first.column_names)
