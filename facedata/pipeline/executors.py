@@ -13,6 +13,7 @@ task needs from the worker that runs it, and each backend turns that into its ow
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import socket
 import time
@@ -145,17 +146,23 @@ def _dask_connect(distributed, scheduler: str):
     try:
         return distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
     except (TypeError, ValueError) as exc:  # distributed's words for "tls:// without certificates"
-        if not scheduler.startswith("tls://"):
-            raise _unreachable("dask", scheduler, f"{type(exc).__name__}: {exc}") from None
-        raise ClusterError(
-            f"the Dask scheduler at {scheduler} uses TLS and this machine has no certificates "
-            "for it: set DASK_DISTRIBUTED__COMM__TLS__CA_FILE, "
-            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY"
-            " (or distributed.comm.tls in the Dask config)"
-        ) from None
+        if scheduler.startswith("tls://"):
+            error = ClusterError(
+                f"the Dask scheduler at {scheduler} uses TLS and this machine has no "
+                "certificates for it: set DASK_DISTRIBUTED__COMM__TLS__CA_FILE, "
+                "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and "
+                "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY (or distributed.comm.tls in the Dask "
+                "config)"
+            )
+        else:
+            error = _unreachable("dask", scheduler, f"{type(exc).__name__}: {exc}")
     except (OSError, TimeoutError) as exc:  # it listens but does not speak (TLS, a proxy)
         reason = f"the connection failed: {type(exc).__name__}; a TLS scheduler needs tls://"
-        raise _unreachable("dask", scheduler, reason) from None
+        error = _unreachable("dask", scheduler, reason)
+    # The half-made Client sits in reference cycles. Left to a later collection, its __del__
+    # may run on another Client's IO-loop thread and block that loop for good: collect it here.
+    gc.collect()
+    raise error
 
 
 @contextlib.contextmanager
