@@ -19,11 +19,13 @@ detection forced (``--no-annotated-eyes``, the former default); and (a) with
 ``--no-store-derived`` (samples/s and shard bytes against (a)).
 
     PYTHONPATH=. python benchmarks/build.py [--n 120] [--size 512] [--workers 2]
+        [--color-exact-below 0]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -41,10 +43,12 @@ from skimage.filters import gaussian
 from skimage.morphology import remove_small_objects, thin
 from trees import celebamask_tree
 
+from facedata.features.color import Smoothing
 from facedata.io.images import read_image, read_part_mask
 from facedata.labels import CLASSES, FACE_CLASSES, LABEL
 from facedata.pipeline import BuildConfig, build
 from facedata.pipeline.align import AlignConfig
+from facedata.pipeline.color import ColorConfig
 from facedata.pipeline.sketch import SketchConfig
 from facedata.shards.codec import encode
 from facedata.shards.reader import iter_samples, load_manifest
@@ -135,6 +139,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512, help="output side")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--gray-parts", action="store_true", help="the demo's 1-channel parts")
+    parser.add_argument("--color-exact-below", type=float, default=None,
+                        help="the colour stage's exact_below (default: the stage's; 0 = the "
+                             "coarse-grid route alone)")  # fmt: skip
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="facedata-bench-"))
     root = celebamask_tree(tmp / "data", args.n, rgb_parts=not args.gray_parts)
@@ -142,6 +149,9 @@ def main() -> None:
     source = get_source(source_config)
     refs = source.refs()
     stage_configs = {"align": AlignConfig(landmarks=False), "sketch": SketchConfig(method="xdog")}
+    if args.color_exact_below is not None:
+        smoothing = dataclasses.replace(Smoothing(), exact_below=args.color_exact_below)
+        stage_configs["color"] = ColorConfig(smoothing=smoothing)
 
     def run_build(workers: int, name: str, cache: str, align=stage_configs["align"], **extra):
         # Each cache folder starts empty: a first build merges every part; a rebuild with the
