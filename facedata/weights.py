@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .errors import ConfigError, CorruptWeightsError, MissingWeightsError
 from .io.atomic import atomic_path
+from .progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +315,6 @@ def fetch(name: str) -> Path:
     download never leaves a broken file behind. A weight without a published checksum is
     pinned to what was downloaded.
     """
-    from tqdm.auto import tqdm
 
     spec = _spec(name)
     target = cache_dir() / spec.filename
@@ -322,7 +322,8 @@ def fetch(name: str) -> Path:
         with atomic_path(target) as tmp:
             with open(tmp, "wb") as out, urllib.request.urlopen(spec.url, timeout=30) as resp:
                 total = int(resp.headers.get("Content-Length") or 0) or None
-                with tqdm(total=total, unit="B", unit_scale=True, desc=spec.filename) as bar:
+                bar = progress_bar(total=total, unit="B", unit_scale=True, desc=spec.filename)
+                with bar:
                     while block := resp.read(1 << 20):
                         out.write(block)
                         bar.update(len(block))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..io.atomic import atomic_path
+from ..progress import progress_bar
 from ..shards.derive import readable_fields
 from ..shards.fields import manifest_specs
 from ..shards.reader import iter_samples, load_manifest
@@ -62,7 +63,6 @@ def export_folders(
     ConfigError
         When ``out`` exists, or a split or field is not in the build, or a field has no spec.
     """
-    from tqdm.auto import tqdm
 
     manifest = load_manifest(build)
     out = Path(out)
@@ -88,8 +88,8 @@ def export_folders(
         raise ConfigError(f"{out} exists; pass --overwrite to replace it or choose another --out")
     counts = {}
     total = sum(manifest["splits"][s]["count"] for s in chosen_splits)
-    with atomic_path(out) as tmp, tqdm(total=total, unit="img", desc="export",
-                                       disable=not progress) as bar:  # fmt: skip
+    with atomic_path(out) as tmp, progress_bar(total=total, unit="img", desc="export",
+                                       show=progress) as bar:  # fmt: skip
         for split in chosen_splits:
             for field in chosen_fields:
                 (tmp / split / field).mkdir(parents=True)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..io.atomic import atomic_path, write_json_atomic
+from ..progress import progress_bar
 from .bounds import CoverageRange, bucket_of, histogram
 from .mixed import NEEDS_FACE
 from .registry import FAMILIES
@@ -153,7 +154,6 @@ def write_mask_set(
     ConfigError
         For a family that needs a face (``part``), a bad count or size, or an occupied folder.
     """
-    from tqdm.auto import tqdm
 
     if spec.kind in NEEDS_FACE:
         raise ConfigError(
@@ -167,7 +167,7 @@ def write_mask_set(
     _prepare(out, overwrite)
     digits = max(5, len(str(count - 1)))
     entries = []
-    for k in tqdm(range(count), unit="mask", desc=f"masks {spec.kind}", disable=not progress):
+    for k in progress_bar(range(count), unit="mask", desc=f"masks {spec.kind}", show=progress):
         target = buckets[k % len(buckets)] if buckets else None
         mask, info = spec.sample(seed, EVAL_KEY, k, size, size, target=target)
         name = f"{k:0{digits}d}.png"

@@ -32,6 +32,7 @@ from ..device import task_device
 from ..errors import BuildFailedError, ConfigError, FacedataError, OutputError
 from ..io.atomic import write_json_atomic, write_text_atomic
 from ..io.lock import LOCK_NAME, FolderLock
+from ..progress import progress_bar
 from ..sample import Sample, SampleRef
 from ..shards.derive import unstored
 from ..shards.fields import FieldSpec
@@ -591,7 +592,6 @@ class BuildSession:
 
     def run(self) -> None:
         """Build the shards :meth:`plan` chose; an OS refusal to write stops at once."""
-        from tqdm.auto import tqdm
 
         config, plan = self.config, self.shard_plan
         total = sum(len(t.refs) for t in self.todo)
@@ -608,7 +608,7 @@ class BuildSession:
                 plan.networks = running.enter_context(
                     network_processes(specs, devices, plan.networks)
                 )
-            with tqdm(total=total, unit="img", desc="build", disable=not config.progress) as bar:
+            with progress_bar(total=total, unit="img", desc="build", show=config.progress) as bar:
                 self._run_pending(bar)
             self.networks = collect_stats(plan.networks)
 

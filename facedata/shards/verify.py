@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import CorruptShardError, FacedataError
 from ..io.lock import FolderLock
+from ..progress import progress_bar
 from ..weights import sha256_file
 from .derive import Deriver
 from .fields import FieldSpec, manifest_specs
@@ -136,7 +137,6 @@ def verify(out: str | os.PathLike, *, progress: bool = False) -> VerifyReport:
     MissingDataError
         When ``out`` holds no ``manifest.json`` (not a finished build).
     """
-    from tqdm.auto import tqdm
 
     out = Path(out)
     report = VerifyReport(out=str(out))
@@ -157,7 +157,7 @@ def verify(out: str | os.PathLike, *, progress: bool = False) -> VerifyReport:
     listed = [(name, s) for name, split in manifest["splits"].items() for s in split["shards"]]
     _check_listing(out, manifest, listed, report)
     seen_keys: set[str] = set()
-    for split, shard in tqdm(listed, unit="shard", desc="verify", disable=not progress):
+    for split, shard in progress_bar(listed, unit="shard", desc="verify", show=progress):
         report.shards += 1
         path = out / shard["path"]
         if not path.is_file():

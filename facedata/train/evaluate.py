@@ -14,6 +14,7 @@ from ..device import resolve_device
 from ..errors import MissingDataError
 from ..io.atomic import write_json_atomic, write_text_atomic
 from ..io.images import read_label_png
+from ..progress import progress_bar
 from . import metrics
 from .checkpoint import load_checkpoint
 from .config import EvalConfig, TrainConfig
@@ -51,7 +52,6 @@ def evaluate(config: EvalConfig) -> dict:
         :func:`facedata.train.metrics.table`; also written to ``metrics.json`` and
         ``metrics.md`` in the output folder.
     """
-    from tqdm.auto import tqdm
 
     state = load_checkpoint(config.checkpoint)
     trained = TrainConfig.from_dict(state["config"])
@@ -70,7 +70,7 @@ def evaluate(config: EvalConfig) -> dict:
     loader = torch.utils.data.DataLoader(data, batch_size=config.batch)
     rng = torch.Generator().manual_seed(config.seed)
     rows: list[dict] = []
-    with tqdm(unit="img", desc="evaluate", disable=not config.progress) as bar:
+    with progress_bar(unit="img", desc="evaluate", show=config.progress) as bar:
         for batch in loader:
             if masks:
                 batch["mask"] = torch.stack(

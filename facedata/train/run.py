@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import sys
 import time
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from ..data import ShardDataset
 from ..errors import ConfigError, MissingDataError
 from ..io.atomic import atomic_path, write_json_atomic
 from ..preview.grid import save_rgb
+from ..progress import progress_bar
 from .checkpoint import checkpoint_bytes, load_checkpoint, remove_stale_temporaries, save_checkpoint
 from .config import TrainConfig
 from .distributed import Node, mean_over_ranks, process_group
@@ -124,7 +124,6 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict:
 
 
 def _train(config: TrainConfig, resume: bool, node: Node) -> dict:
-    from tqdm.auto import tqdm
 
     config, state = _start(config, resume)
     out = Path(config.out)
@@ -152,10 +151,10 @@ def _train(config: TrainConfig, resume: bool, node: Node) -> dict:
     sums: dict[str, torch.Tensor] = {}
     summed = 0
     last: dict[str, float] = {}
-    # Carriage-return redraws would fill a log file: a bar only on a terminal, on rank 0.
-    show = config.progress and node.main and sys.stdout.isatty() and sys.stderr.isatty()
+    # One bar for the run: rank 0's (progress_bar draws it only on a terminal).
+    show = config.progress and node.main
     t0 = time.perf_counter()
-    with tqdm(total=config.steps, initial=start, unit="step", disable=not show) as bar:
+    with progress_bar(total=config.steps, initial=start, unit="step", show=show) as bar:
         for step in range(start + 1, config.steps + 1):
             batch = next(batches, None)
             if batch is None:

@@ -25,6 +25,7 @@ import numpy as np
 
 from ...errors import ConfigError, require
 from ...io.atomic import atomic_path
+from ...progress import progress_bar
 from ...shards.codec import extension
 from ...shards.derive import readable_fields
 from ...shards.reader import iter_samples
@@ -65,13 +66,12 @@ def write_parquet(
     ``sample`` is a shard sample with raw bytes and its ``json`` decoded. The folder appears
     only when complete.
     """
-    from tqdm.auto import tqdm
 
     ParquetWriter = require("datasets.arrow_writer", "hf").ParquetWriter
 
     written = dict.fromkeys(splits, 0)
-    bar = tqdm(
-        total=sum(counts[s] for s in splits), unit="img", desc="export", disable=not progress
+    bar = progress_bar(
+        total=sum(counts[s] for s in splits), unit="img", desc="export", show=progress
     )
     with atomic_path(out) as tmp, bar:
         (tmp / "data").mkdir(parents=True)

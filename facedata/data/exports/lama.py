@@ -28,6 +28,7 @@ import numpy as np
 from ...errors import ConfigError
 from ...io.atomic import atomic_path
 from ...masks.sampling import unpack_masks
+from ...progress import progress_bar
 from ...shards.codec import decode, encode
 from ...shards.reader import iter_shard, shard_paths
 from .common import open_build
@@ -83,7 +84,6 @@ def export_lama(
         When ``out`` exists, a split is not in the build, or an evaluation split is asked
         for from a build without masks.
     """
-    from tqdm.auto import tqdm
 
     manifest, names = open_build(build, out, splits, overwrite)
     has_masks = {"mask.png", "masks.npy"} & set(manifest["fields"])
@@ -96,7 +96,7 @@ def export_lama(
     counts = dict.fromkeys(names, 0)
     root = Path(out).resolve()
     total = sum(manifest["splits"][s]["count"] for s in names)
-    bar = tqdm(total=total, unit="img", desc="export", disable=not progress)
+    bar = progress_bar(total=total, unit="img", desc="export", show=progress)
     with atomic_path(out) as tmp, bar:
         for split in names:
             folder = tmp / FOLDERS.get(split, split)
