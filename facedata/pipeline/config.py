@@ -70,7 +70,7 @@ class BuildConfig:
         lists them as ``derived_fields``: facedata's readers compute them, bit-identical,
         but a plain tar or WebDataset reader does not see them.
     progress : bool
-        Show progress bars.
+        Show progress bars (only on a terminal: a redirected log gets none).
     """
 
     out: str

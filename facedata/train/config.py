@@ -212,7 +212,7 @@ class EvalConfig:
     limit : int or None
         Evaluate only the first N images.
     progress : bool
-        Show a progress bar.
+        Show a progress bar (only on a terminal).
     """
 
     checkpoint: str
