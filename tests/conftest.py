@@ -1,7 +1,8 @@
-"""Shared fixtures: a private cache folder and small generated datasets."""
+"""Shared fixtures: a private cache folder, small generated datasets and the astronaut photo."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from facedata.sources.demo import write_demo_tree
@@ -95,3 +96,19 @@ def full_build(tmp_path_factory):
             {"mask": MaskConfig(count=2), "sketch": SketchConfig(method="xdog")},
         )
     return out, home
+
+
+@pytest.fixture(scope="session")
+def photo() -> np.ndarray:
+    """scikit-image's astronaut (NASA, public domain): a real photograph with one face."""
+    from skimage.data import astronaut
+
+    return astronaut()
+
+
+@pytest.fixture(scope="session")
+def landmarks(photo) -> np.ndarray:
+    """The astronaut's 68 detected landmarks (the predictor is read once per run)."""
+    from facedata.align import LandmarkDetector
+
+    return LandmarkDetector()(photo)[0].landmarks

@@ -8,7 +8,6 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from skimage.data import astronaut
 
 from facedata.align import (
     LandmarkDetector,
@@ -31,11 +30,6 @@ from facedata.sources import SourceConfig
 @pytest.fixture(scope="module")
 def detector() -> LandmarkDetector:
     return LandmarkDetector()  # the predictor takes a while to read: once per module
-
-
-@pytest.fixture(scope="module")
-def photo() -> np.ndarray:
-    return astronaut()
 
 
 def upright_landmarks(

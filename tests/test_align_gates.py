@@ -11,7 +11,6 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from skimage.data import astronaut
 
 from facedata.align import Face, LandmarkDetector, align_ffhq, ffhq_quad
 from facedata.align.ffhq import frame_error, padded_fraction
@@ -23,16 +22,6 @@ from facedata.shards.inspect import format_summary, summarize
 from facedata.shards.manifest import checksum
 from facedata.shards.verify import verify
 from facedata.sources import SourceConfig
-
-
-@pytest.fixture(scope="module")
-def photo() -> np.ndarray:
-    return astronaut()
-
-
-@pytest.fixture(scope="module")
-def landmarks(photo) -> np.ndarray:
-    return LandmarkDetector()(photo)[0].landmarks
 
 
 def run(config: AlignConfig, image: np.ndarray, size: int = 256) -> list[Sample]:

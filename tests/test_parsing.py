@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from skimage.data import astronaut
 
 from facedata import weights
-from facedata.align import LandmarkDetector, eye_centres
+from facedata.align import eye_centres
 from facedata.errors import ConfigError, CorruptWeightsError, MissingWeightsError
 from facedata.features import parsing
 from facedata.features.landmark_parsing import LANDMARK_CLASSES, landmark_parsing
@@ -32,16 +31,6 @@ BISENET_NAMES = ["background", "skin", "l_brow", "r_brow", "l_eye", "r_eye", "ey
 BISENET_TO_OFFICIAL = [0, 1, 6, 7, 4, 5, 3, 8, 9, 15, 2, 10, 11, 12, 17, 16, 18, 13, 14]
 NORMALISATION = {"bisenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
                  "parsenet": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def photo() -> np.ndarray:
-    return astronaut()
-
-
-@pytest.fixture(scope="module")
-def landmarks(photo) -> np.ndarray:
-    return LandmarkDetector()(photo)[0].landmarks
 
 
 def random_checkpoint(arch: str, path: Path) -> Path:
