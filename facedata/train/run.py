@@ -124,7 +124,6 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict:
 
 
 def _train(config: TrainConfig, resume: bool, node: Node) -> dict:
-
     config, state = _start(config, resume)
     out = Path(config.out)
     device = node.device
