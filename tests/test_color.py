@@ -329,7 +329,7 @@ class TestBuild:
         ]
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 2
-        assert "--color-route must be one of fast, naive, torch" in result.output
+        assert "--color-route must be one of auto, fast, naive, torch" in result.output
 
     def test_naive_route_is_recorded_with_its_full_resolution_schedule(self):
         assert ColorConfig(route="naive", smoothing=Smoothing(factor=4)).smoothing == SCFEGAN

@@ -441,6 +441,10 @@ class BuildSession:
             from ..device import resolve_device
 
             resolve_device(config.device)  # a ConfigError when no GPU is visible
+        self.configs = {
+            n: stage_class(n, self.registry).resolve(c, config.device)
+            for n, c in self.configs.items()
+        }
         for name, _ in self.stages:
             stage_class(name, self.registry).check(self.configs[name])
         source = get_source(self.source_config)

@@ -1,15 +1,17 @@
-"""One process per device that runs a build's networks for every CPU worker.
+"""One process per device that runs a build's device jobs for every CPU worker.
 
-A build with network stages starts one network process per device it uses (each GPU, or the
-CPU when there is none). The process loads each network once, listens on a local socket, and
-serves requests from every worker: a request is one stage's batch of images; requests that
-arrive together are merged into full forward passes of the build's network batch, so sixteen
-workers feed one model copy per GPU instead of sixteen. GPU memory is then bounded by one copy
-of the weights plus the activations of one forward pass, whatever the number of workers.
+A build with device jobs (networks, and the colour smoothing on the torch route; see
+:mod:`facedata.pipeline.networks`) starts one network process per device it uses (each GPU,
+or the CPU when there is none). The process loads each job once, listens on a local socket,
+and serves requests from every worker: a request is one stage's batch of images; requests
+that arrive together are merged into full passes of the build's network batch, so sixteen
+workers feed one model copy (and one CUDA context) per GPU instead of sixteen. GPU memory is
+then bounded by one copy of the weights plus the activations of one pass, whatever the number
+of workers.
 
-Workers keep the CPU maps (masks, sketch clean-up, colour, HOG); they block only while their
-own batch is in the network. The process ends when the build closes its standard input, or
-when the build itself dies.
+Workers keep the CPU maps (masks, sketch clean-up, colour medians, HOG); they block only while
+their own batch is in the process. The process ends when the build closes its standard input,
+or when the build itself dies.
 
 Run by :func:`network_processes`; not a command for users.
 """
@@ -29,14 +31,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Client, Listener
 
 import numpy as np
 
-from .. import errors, weights
+from .. import errors
 from ..errors import FacedataError
-from .networks import LocalNetwork, NetworkRuntime, NetworkSpec
+from .networks import LocalJob, NetworkRuntime, NetworkSpec, SmoothingSpec, job_spec, load_job
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +55,11 @@ class Address:
 
 
 class RemoteNetwork:
-    """A network served by a network process; called like a
-    :class:`~facedata.pipeline.networks.LocalNetwork`. Without a spec, it only asks for
-    :meth:`stats`."""
+    """A device job served by a network process; called like the
+    :class:`~facedata.pipeline.networks.LocalJob` of its spec. Without a spec, it only asks
+    for :meth:`stats`."""
 
-    def __init__(self, address: Address, spec: NetworkSpec | None = None):
+    def __init__(self, address: Address, spec: NetworkSpec | SmoothingSpec | None = None):
         self.spec = spec
         self.address = address
         self._conn = Client(address.path, family="AF_UNIX", authkey=address.authkey)
@@ -96,7 +98,7 @@ class RemoteNetwork:
 class _Server:
     """The serving loop: reader threads queue requests, the main thread runs merged batches."""
 
-    def __init__(self, networks: dict[str, LocalNetwork], batch: int, gather_s: float):
+    def __init__(self, networks: dict[str, LocalJob], batch: int, gather_s: float):
         self.networks = networks
         self.batch = batch
         self.gather_s = gather_s
@@ -178,8 +180,8 @@ def _main() -> None:
     try:
         networks = {}
         for fields, source in zip(settings["specs"], settings["files"]):
-            spec = NetworkSpec(**fields)
-            networks[spec.key] = LocalNetwork(
+            spec = job_spec(fields)
+            networks[spec.key] = load_job(
                 spec,
                 settings["device"],
                 batch=settings["batch"],
@@ -225,7 +227,7 @@ def collect_stats(runtime: NetworkRuntime) -> dict[str, dict]:
 
 @contextlib.contextmanager
 def network_processes(
-    specs: Iterable[NetworkSpec],
+    specs: Iterable[NetworkSpec | SmoothingSpec],
     devices: Iterable[str],
     runtime: NetworkRuntime,
     *,
@@ -235,8 +237,8 @@ def network_processes(
 
     Parameters
     ----------
-    specs : iterable of NetworkSpec
-        The networks every process loads.
+    specs : iterable of NetworkSpec or SmoothingSpec
+        The jobs every process loads.
     devices : iterable of str
         Distinct devices (``cuda:0``, ``cuda:1`` ... or ``cpu``/``auto``), one process each.
     runtime : NetworkRuntime
@@ -253,14 +255,14 @@ def network_processes(
     """
     specs = list(specs)
     # Resolved here, where the catalogue was checked: the processes read these very files.
-    files = [str(weights.resolve(s.weights, download=False)) for s in specs]
+    files = [s.weight_file() for s in specs]
     folder = tempfile.mkdtemp(prefix="facedata-net-")
     started: list[tuple[str, subprocess.Popen, Address]] = []
     try:
         for i, device in enumerate(dict.fromkeys(devices)):
             address = Address(os.path.join(folder, f"{i}.sock"), secrets.token_bytes(16))
             settings = {
-                "specs": [asdict(s) for s in specs],
+                "specs": [s.settings() for s in specs],
                 "files": files,
                 "device": device,
                 "batch": runtime.batch,

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from ..errors import ConfigError, FacedataError, RejectedError
 from ..sample import Sample
 from ..shards.fields import FieldSpec
-from .networks import NetworkRuntime, NetworkSpec
+from .networks import NetworkRuntime, NetworkSpec, SmoothingSpec
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,15 @@ class Stage:
         return tuple(spec.name for spec in cls.field_specs(config))
 
     @classmethod
+    def resolve(cls, config: Any, device: str) -> Any:
+        """``config`` with its ``auto`` choices made for a build on ``device`` (``--device``).
+
+        A build passes the result to every other hook and records it in its state and
+        manifest, so a resume compares what actually runs.
+        """
+        return config
+
+    @classmethod
     def needs_device(cls, config: Any) -> bool:
         """Whether the stage would run torch on the build's device with ``config``.
 
@@ -114,9 +123,10 @@ class Stage:
         return None
 
     @classmethod
-    def network_specs(cls, config: Any) -> tuple[NetworkSpec, ...]:
-        """The networks the stage runs with ``config``; a build serves them from one network
-        process per device (see :mod:`facedata.pipeline.network_process`)."""
+    def network_specs(cls, config: Any) -> tuple[NetworkSpec | SmoothingSpec, ...]:
+        """The device jobs (networks, smoothing) the stage runs with ``config``; a build
+        serves them from one network process per device (see
+        :mod:`facedata.pipeline.network_process`)."""
         return ()
 
     @classmethod
