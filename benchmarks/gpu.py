@@ -1,19 +1,30 @@
-"""Networks on a GPU: throughput, a whole build with every map, CUDA/CPU agreement; one run.
+"""Device jobs on a GPU: throughput, a whole build with every map, CUDA/CPU agreement; one run.
 
 Synthetic weights in the published formats (HED ``network-bsds500.pth`` keys, facexlib's
 BiSeNet state dict), given as files: speed does not depend on their values.
 Prints, in one run:
 
-1. HED and BiSeNet images/s at SIZE² for batch 1/8/32, fp32 and fp16, through the runner a
-   build's network process uses (upload, forward, download of the maps included);
-2. a build of N images with every default map, the sketch by HED and the labels by BiSeNet
-   (annotations ignored), all CPU workers feeding one network process: samples/s, that
-   process's peak GPU memory, and GPU utilisation sampled with ``nvidia-smi``;
-3. CUDA against CPU for each network stage: HED edge differences and BiSeNet labels kept, at
-   fp32 and at the build's default precision.
+1. HED and BiSeNet images/s at SIZE² for batch 1/8/32, fp32 and fp16, and the colour
+   smoothing (SC-FEGAN's full schedule, fp32) for batch 1/8/32, through the runners a build's
+   network process uses (upload, compute, download of the maps included), with each one's
+   peak GPU memory;
+2. a build of N images with every default map, the sketch by HED, the labels by BiSeNet
+   (annotations ignored) and the colour map by the default route (``auto``: on a GPU, the
+   full schedule in the network process), all CPU workers feeding one network process:
+   samples/s, that process's peak GPU memory, GPU utilisation sampled with ``nvidia-smi``,
+   and the workers' time per sample by stage;
+3. CUDA against CPU for each network stage (HED edge differences and BiSeNet labels kept, at
+   fp32 and at the build's default precision), and the colour maps of the device's full
+   schedule against OpenCV's (``color_map(..., smoothing=SCFEGAN)``) on drawn faces: the
+   largest per-segment colour difference over segments of at least 0.5% of the image.
 
-Under 5 minutes on one GPU machine; ``--quick`` shrinks everything so it runs on a CPU (the
-agreement step then compares the CPU's fp32 with its bf16, and fp16 is left out).
+Then a summary, one line per measurement (``| section | measurement | value |``), to paste
+into docs/performance.md.
+
+Under 5 minutes on one GPU machine with the fused bilateral kernel (without it the colour
+smoothing is a tensor-op loop, projected at about 0.1 s per 512² image, and the build takes
+minutes longer); ``--quick`` shrinks everything so it runs on a CPU (the agreement step then
+compares the CPU's fp32 with its bf16, and fp16 is left out).
 
     PYTHONPATH=. python benchmarks/gpu.py            # GPU machine, defaults
     PYTHONPATH=. python benchmarks/gpu.py --quick    # anywhere
@@ -34,17 +45,37 @@ import numpy as np
 import torch
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))  # the published-format weight writer
+sys.path.insert(0, str(HERE.parent / "tests"))  # weight writer, colour error measure
 
+from color_reference import LARGE, segment_errors  # noqa: E402
 from hed_weights import bsds_state  # noqa: E402
 from trees import celebamask_tree  # noqa: E402
 
+from facedata.features.color import SCFEGAN, color_map, fill_segments  # noqa: E402
 from facedata.pipeline import BuildConfig, build  # noqa: E402
 from facedata.pipeline.align import AlignConfig  # noqa: E402
-from facedata.pipeline.networks import LocalNetwork, NetworkSpec  # noqa: E402
+from facedata.pipeline.maps import resize_image, resize_labels  # noqa: E402
+from facedata.pipeline.networks import LocalJob, NetworkSpec, SmoothingSpec, load_job  # noqa: E402
 from facedata.pipeline.parsing import ParsingConfig  # noqa: E402
 from facedata.pipeline.sketch import SketchConfig  # noqa: E402
-from facedata.sources import SourceConfig  # noqa: E402
+from facedata.shards.reader import load_manifest  # noqa: E402
+from facedata.sources import SourceConfig, get_source  # noqa: E402
+
+
+class Summary:
+    """One line per measurement, printed together at the end."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def add(self, section: str, measurement: str, value: str) -> None:
+        value = value.replace("|", "\\|")  # a markdown table row
+        self.lines.append(f"| {section} | {measurement} | {value} |")
+
+    def print(self) -> None:
+        print("\nsummary, one line per measurement:")
+        print("| section | measurement | value |\n|---|---|---|")
+        print("\n".join(self.lines))
 
 
 def synthetic_weights(folder: Path) -> dict[str, NetworkSpec]:
@@ -63,7 +94,7 @@ def synthetic_weights(folder: Path) -> dict[str, NetworkSpec]:
     }
 
 
-def images_per_second(net: LocalNetwork, images: np.ndarray, repeats: int) -> float:
+def images_per_second(net: LocalJob, images: np.ndarray, repeats: int) -> float:
     net(images[: net.batch])  # warm-up: allocator, kernels, lazy initialisation
     best = float("inf")
     for _ in range(repeats):
@@ -114,36 +145,50 @@ class Utilisation:
 
 
 def throughput(
-    specs: dict,
+    jobs: dict,
     device: str,
     size: int,
     batches: list[int],
-    precisions: list[str],
-    n: int,
     repeats: int,
+    summary: Summary,
 ) -> None:
+    """``jobs``: name → (spec, precisions, images per run)."""
     rng = np.random.default_rng(0)
-    print(f"\n1. images/s at {size}² on {device} (best of {repeats}, {n} images per run)")
+    cuda = device.startswith("cuda")
+    print(f"\n1. images/s at {size}² on {device} (best of {repeats})")
     print(
-        f"   {'network':<8} {'precision':<9} "
-        + " ".join(f"{'batch ' + str(b):>10}" for b in batches)
+        f"   {'job':<8} {'precision':<9} " + " ".join(f"{'batch ' + str(b):>10}" for b in batches)
     )
-    for name, spec in specs.items():
+    for name, (spec, precisions, n) in jobs.items():
         for precision in precisions:
             rates = []
             for batch in batches:
                 count = max(n, batch)
                 images = rng.integers(0, 256, (count, size, size, 3), dtype=np.uint8)
-                net = LocalNetwork(spec, device, batch=batch, precision=precision)
-                rates.append(images_per_second(net, images, repeats))
-                del net
+                if cuda:
+                    torch.cuda.reset_peak_memory_stats()
+                job = load_job(spec, device, batch=batch, precision=precision)
+                rates.append(images_per_second(job, images, repeats))
+                what = f"{name} {precision}, batch {batch}, {size}² on {device}"
+                value = f"{rates[-1]:.1f} images/s ({1000 / rates[-1]:.2f} ms per image)"
+                if cuda:
+                    value += f", peak {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB"
+                summary.add("throughput", what, value)
+                del job
             print(f"   {name:<8} {precision:<9} " + " ".join(f"{r:10.1f}" for r in rates))
 
 
 def whole_build(
-    specs: dict, tmp: Path, n: int, size: int, workers: int, device: str, batch: int
+    specs: dict,
+    root: Path,
+    tmp: Path,
+    n: int,
+    size: int,
+    workers: int,
+    device: str,
+    batch: int,
+    summary: Summary,
 ) -> None:
-    root = celebamask_tree(tmp / "data", n)
     stages = {
         "align": AlignConfig(landmarks=False),
         "sketch": SketchConfig(method="hed", weights=specs["HED"].weights),
@@ -166,28 +211,34 @@ def whole_build(
         t0 = time.perf_counter()
         report = build(config, SourceConfig("celebamask-hq", root=str(root)), stages)
         seconds = time.perf_counter() - t0
+    color = load_manifest(config.out)["stages"]["color"]
+    route = f"{color['route']}-x{color['smoothing']['factor']}"
+    rate = f"{report.written / seconds:.1f} samples/s"
     print(
-        f"   {report.written} samples in {seconds:.1f} s: {report.written / seconds:.1f} "
-        f"samples/s ({len(report.failures)} failures)"
+        f"   {report.written} samples in {seconds:.1f} s: {rate} ({len(report.failures)} "
+        f"failures); colour route {route}"
     )
+    what = f"{n} images at {size}², {workers} workers, colour {route}"
+    summary.add("build", what, f"{rate}, {seconds:.1f} s")
     for dev, stats in report.networks.items():
         peak = ", ".join(f"{d} {b / 2**30:.2f} GiB" for d, b in stats["peak_bytes"].items())
         print(
             f"   network process {dev}: {stats['images']} images in {stats['passes']} passes "
             f"of {stats['batch']} ({stats['padded']} padding), peak memory {peak or 'n/a (CPU)'}"
         )
+        summary.add("build", f"network process {dev}, peak GPU memory", peak or "n/a (CPU)")
     print(f"   {util.summary()}")
+    summary.add("build", "GPU utilisation and device memory", util.summary())
     busy = {k: v for k, v in report.seconds.items() if k != "total"}
-    print(
-        "   worker time per sample (ms): "
-        + ", ".join(
-            f"{k} {1000 * v / max(1, report.written):.1f}"
-            for k, v in sorted(busy.items(), key=lambda kv: -kv[1])
-        )
+    per_sample = ", ".join(
+        f"{k} {1000 * v / max(1, report.written):.1f}"
+        for k, v in sorted(busy.items(), key=lambda kv: -kv[1])
     )
+    print(f"   worker time per sample (ms): {per_sample}")
+    summary.add("build", "worker time per sample (ms, summed over workers)", per_sample)
 
 
-def agreement(specs: dict, reference: str, other: str, size: int, n: int) -> None:
+def agreement(specs: dict, reference: str, other: str, size: int, n: int, summary: Summary) -> None:
     from facedata.features.hed import MIN_SIZE
 
     rng = np.random.default_rng(1)
@@ -196,20 +247,36 @@ def agreement(specs: dict, reference: str, other: str, size: int, n: int) -> Non
     print(f"\n3. agreement, {other} against {reference} fp32 ({n} images at {size}²)")
     precisions = ["fp32", "auto"] if other.startswith("cuda") else ["bf16"]
     for name, spec in specs.items():
-        ref = LocalNetwork(spec, reference, batch=n, precision="fp32")(images)
+        ref = load_job(spec, reference, batch=n, precision="fp32")(images)
         for precision in precisions:
-            out = LocalNetwork(spec, other, batch=n, precision=precision)(images)
+            out = load_job(spec, other, batch=n, precision=precision)(images)
             if spec.kind == "hed":
                 diff = np.abs(out - ref)
-                print(
-                    f"   {name:<8} {other} {precision:<5} edge |diff| max {diff.max():.2e}, "
-                    f"mean {diff.mean():.2e}"
-                )
+                value = f"edge |diff| max {diff.max():.2e}, mean {diff.mean():.2e}"
             else:
-                print(
-                    f"   {name:<8} {other} {precision:<5} labels kept "
-                    f"{100 * (out == ref).mean():.3f}%"
-                )
+                value = f"labels kept {100 * (out == ref).mean():.3f}%"
+            print(f"   {name:<8} {other} {precision:<5} {value}")
+            summary.add("agreement", f"{name} {other} {precision} vs {reference} fp32", value)
+
+
+def color_agreement(tree: Path, device: str, size: int, n: int, summary: Summary) -> None:
+    """The full schedule's colour maps on ``device`` (the build's path: smoothing as a device
+    job, medians on the CPU) against OpenCV's, per segment."""
+    source = get_source(SourceConfig("celebamask-hq", root=str(tree)))
+    loaded = [source.load(ref) for ref in source.refs()[:n]]
+    images = np.stack([resize_image(s.image, size) for s in loaded])
+    labels = np.stack([resize_labels(s.parsing, size) for s in loaded])
+    smoothed = load_job(SmoothingSpec(SCFEGAN), device, batch=n)(images)
+    worst, count = 0, 0
+    for image, smooth_image, label_map in zip(images, smoothed, labels):
+        ours = fill_segments(smooth_image, label_map)
+        opencv = color_map(image, label_map, smoothing=SCFEGAN)
+        diffs, areas = segment_errors(ours, opencv, label_map)
+        large = diffs[areas >= LARGE]
+        worst, count = max(worst, int(large.max(initial=0))), count + len(large)
+    value = f"max {worst} levels over {count} segments >= 0.5% ({n} drawn faces, {size}²)"
+    print(f"   colour   {device} fp32  vs OpenCV full schedule: {value}")
+    summary.add("agreement", f"colour map, {device} full schedule vs OpenCV", value)
 
 
 def main() -> None:
@@ -231,12 +298,22 @@ def main() -> None:
         f"torch {torch.__version__}, {name}, {os.cpu_count()} CPU cores, "
         f"{torch.get_num_threads()} torch threads"
     )
+    summary = Summary()
+    colour = SmoothingSpec(SCFEGAN)
     if args.quick:  # fp16 on a CPU is emulated and slow; the tests cover its correctness
-        throughput(specs, device, size, [1, 2], ["fp32"], 2, 1)
+        jobs = {k: (spec, ["fp32"], 2) for k, spec in specs.items()}
+        throughput(jobs | {"colour": (colour, ["fp32"], 2)}, device, size, [1, 2], 1, summary)
     else:
-        throughput(specs, device, size, [1, 8, 32], ["fp32", "fp16"], 64, 3)
-    whole_build(specs, tmp, n, size, args.workers, device, 2 if args.quick else 0)
-    agreement(specs, "cpu", "cuda" if cuda else "cpu", size, 1 if args.quick else 8)
+        jobs = {k: (spec, ["fp32", "fp16"], 64) for k, spec in specs.items()}
+        # 8 images per run: the tensor-op loop without the fused kernel is slow at batch 1
+        jobs["colour"] = (colour, ["fp32"], 8)
+        throughput(jobs, device, size, [1, 8, 32], 2, summary)
+    root = celebamask_tree(tmp / "data", n)
+    whole_build(specs, root, tmp, n, size, args.workers, device, 2 if args.quick else 0, summary)
+    other = "cuda" if cuda else "cpu"
+    agreement(specs, "cpu", other, size, 1 if args.quick else 8, summary)
+    color_agreement(root, other, size, min(n, 2 if args.quick else 4), summary)
+    summary.print()
 
 
 if __name__ == "__main__":
