@@ -105,8 +105,9 @@ class TestFillSegments:
 
 class TestSmoothing:
     @pytest.mark.parametrize("size", [3, 5])
-    def test_torch_median_equals_opencv(self, size):
-        image = RNG.integers(0, 256, (2, 23, 31, 3), dtype=np.uint8)
+    @pytest.mark.parametrize("levels", [4, 256])  # 4: windows full of ties
+    def test_torch_median_equals_opencv(self, size, levels):
+        image = RNG.integers(0, levels, (2, 23, 31, 3), dtype=np.uint8)
         got = _median_filter(torch.from_numpy(image), size).numpy()
         for i in range(2):
             np.testing.assert_array_equal(got[i], cv2.medianBlur(image[i], size))

@@ -403,14 +403,43 @@ def _median_filter(image: Any, size: int) -> Any:
         import cv2
 
         return cv2.medianBlur(image, size)
-    import torch.nn.functional as F
-
-    x = image.permute(0, 3, 1, 2).float()
+    height, width = image.shape[1:3]
     pad = size // 2
-    x = F.pad(x, (pad, pad, pad, pad), mode="replicate")
-    windows = x.unfold(2, size, 1).unfold(3, size, 1)
+    rows = like(np.clip(np.arange(-pad, height + pad), 0, height - 1), image)
+    cols = like(np.clip(np.arange(-pad, width + pad), 0, width - 1), image)
+    padded = image[:, rows][:, :, cols]
+    if size == 3:
+        return _median3(padded)
+    windows = padded.permute(0, 3, 1, 2).unfold(2, size, 1).unfold(3, size, 1)
     median = windows.reshape(windows.shape[:4] + (size * size,)).median(-1).values
-    return median.permute(0, 2, 3, 1).to(image.dtype)
+    return median.permute(0, 2, 3, 1)
+
+
+def _median3(padded: Any) -> Any:
+    """3 x 3 medians of a (B, H + 2, W + 2, C) tensor, any dtype, as (B, H, W, C).
+
+    With each column of three sorted, the median of the nine values is the median of the
+    largest low, the median middle and the smallest high: a dozen elementwise minima and
+    maxima over the image instead of a sort per pixel (the unfold-and-median route copies
+    every window, nine values per pixel and channel).
+    """
+    import torch
+
+    def median3(a: Any, b: Any, c: Any) -> Any:
+        return torch.maximum(torch.minimum(a, b), torch.minimum(torch.maximum(a, b), c))
+
+    def columns(x: Any) -> tuple[Any, Any, Any]:
+        return x[:, :, :-2], x[:, :, 1:-1], x[:, :, 2:]
+
+    top, middle, bottom = padded[:, :-2], padded[:, 1:-1], padded[:, 2:]
+    low = torch.minimum(torch.minimum(top, middle), bottom)
+    high = torch.maximum(torch.maximum(top, middle), bottom)
+    mid = median3(top, middle, bottom)
+    a, b, c = columns(low)
+    largest_low = torch.maximum(torch.maximum(a, b), c)
+    a, b, c = columns(high)
+    smallest_high = torch.minimum(torch.minimum(a, b), c)
+    return median3(largest_low, median3(*columns(mid)), smallest_high)
 
 
 def _bilateral(
