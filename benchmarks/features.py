@@ -4,6 +4,7 @@ Run from the repository root::
 
     PYTHONPATH=$PWD python benchmarks/features.py            # ~15 s
     PYTHONPATH=$PWD python benchmarks/features.py --faces 8 --torch
+    PYTHONPATH=$PWD python benchmarks/features.py --bilateral-device cuda  # the Triton kernel
 
 Colour maps: SC-FEGAN's full-resolution schedule (``naive``) against the default route
 (coarse grid, small segments from full-resolution crops) and the coarse grid alone, in
@@ -151,12 +152,62 @@ def hog_speed(repeat: int, with_torch: bool) -> None:
         print(f"  torch route on CPU, batch of 8: {ms:5.1f} ms/image")
 
 
+def time_bilateral_kernel(
+    device: str, *, batch: int = 8, size: int = SIZE, repeat: int = 3
+) -> dict:
+    """SC-FEGAN's smoothing (``color.SCFEGAN``: median, 20 bilateral passes) of a batch on
+    ``device``, timed, and checked against OpenCV on the first image.
+
+    The batch is the astronaut at ``size`` x ``size`` and its mirror images. Returns ``route``
+    (``"triton"`` when the fused kernel ran, else ``"tensor loop"``), ``ms_per_image`` (best
+    of ``repeat``, the device synchronised), and ``max_diff`` and ``differing`` (largest
+    channel difference and fraction of pixels differing from OpenCV's smoothing).
+    """
+    import torch
+    from skimage import data
+
+    from facedata.features.bilateral import uses_kernel
+
+    image = resize_image(data.astronaut(), size)
+    views = [image, image[:, ::-1], image[::-1], image[::-1, ::-1]]
+    images = torch.from_numpy(np.stack([views[i % 4] for i in range(batch)])).to(device)
+
+    def run():
+        out = color.smooth(images, smoothing=color.SCFEGAN)
+        if images.is_cuda:
+            torch.cuda.synchronize()
+        return out
+
+    smoothed = run()  # compiles the kernel
+    diff = np.abs(
+        smoothed[0].cpu().numpy().astype(int) - color.smooth(image, smoothing=color.SCFEGAN)
+    )
+    return {
+        "route": "triton" if uses_kernel(images) else "tensor loop",
+        "ms_per_image": best_ms(run, repeat) / batch,
+        "max_diff": int(diff.max()),
+        "differing": float(np.mean(diff.max(-1) > 0)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--faces", type=int, default=3, help="demo faces for the colour maps")
     parser.add_argument("--repeat", type=int, default=5, help="runs per timing (best kept)")
     parser.add_argument("--torch", action="store_true", help="also time the torch routes")
+    parser.add_argument(
+        "--bilateral-device",
+        help="only time SC-FEGAN's smoothing of 8 images on this torch device (e.g. cuda)",
+    )
     args = parser.parse_args()
+    if args.bilateral_device:
+        result = time_bilateral_kernel(args.bilateral_device, repeat=args.repeat)
+        print(
+            f"SC-FEGAN smoothing at {SIZE}x{SIZE} on {args.bilateral_device} ({result['route']}): "
+            f"{result['ms_per_image']:.2f} ms/image; vs OpenCV: max diff {result['max_diff']}, "
+            f"{100 * result['differing']:.3f}% of pixels differ"
+        )
+        return
     hog_speed(args.repeat, args.torch)
     colour(args.faces, args.repeat, args.torch)
 

@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 from facedata.align.detect import LandmarkDetector
 from facedata.cli.app import app
 from facedata.errors import ConfigError
+from facedata.features.bilateral import bilateral_filter
 from facedata.features.color import (
     BACKGROUNDS,
     SCFEGAN,
     Smoothing,
-    _bilateral_torch,
     _crops,
     _median_filter,
     color_map,
@@ -119,7 +119,7 @@ class TestSmoothing:
         image = cv2.GaussianBlur(RNG.integers(0, 256, (24, 20, 3), dtype=np.uint8), (0, 0), 1)
         image = cv2.resize(image, (40, 48), interpolation=cv2.INTER_NEAREST)  # flats and edges
         expected = cv2.bilateralFilter(image, diameter, sigma_color, sigma_space)
-        got = _bilateral_torch(
+        got = bilateral_filter(
             torch.from_numpy(image[None]),
             diameter=diameter,
             sigma_color=sigma_color,

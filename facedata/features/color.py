@@ -17,8 +17,9 @@ image take their median from the full schedule run on a crop around them. docs/c
 the measured speed and the per-segment colour differences on real photographs.
 
 Every function takes one image as a numpy array (smoothed with OpenCV) or a batch as a torch
-tensor on any device (smoothed by a bilateral filter that reproduces OpenCV's window, weights
-and rounding), and returns the same kind.
+tensor on any device (smoothed by :func:`facedata.features.bilateral.bilateral_filter`, which
+reproduces OpenCV's window, weights and rounding, as a Triton kernel on CUDA), and returns the
+same kind.
 
 References
 ----------
@@ -28,7 +29,6 @@ and Color", ICCV 2019.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .arrays import cast, like, namespace
+from .bilateral import bilateral_filter
 
 #: How the segments of label 0 (background) are filled.
 BACKGROUNDS = ("median", "zero")
@@ -453,52 +454,6 @@ def _bilateral(
         for _ in range(passes):
             x = cv2.bilateralFilter(x, diameter, sigma_color, sigma_space)
         return x
-    return _bilateral_torch(
+    return bilateral_filter(
         image, diameter=diameter, sigma_color=sigma_color, sigma_space=sigma_space, passes=passes
     )
-
-
-def _bilateral_torch(
-    image: Any, *, diameter: int, sigma_color: float, sigma_space: float, passes: int
-) -> Any:
-    """OpenCV's 8-bit, 3-channel bilateral filter on a (B, H, W, 3) uint8 tensor.
-
-    As OpenCV: a disk window of radius ``max(diameter // 2, 1)``, spatial weights
-    ``exp(-r**2 / (2 sigma_space**2))``, range weights ``exp(-d**2 / (2 sigma_color**2))`` on
-    the sum ``d`` of absolute channel differences (float32 tables), mirrored borders
-    (``BORDER_REFLECT_101``), and the result rounded to integers after every pass.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    radius = max(diameter // 2, 1)
-    x = image.permute(0, 3, 1, 2).float()
-    height, width = x.shape[-2:]
-    if radius >= min(height, width):
-        raise ValueError(
-            f"a {height}x{width} smoothing grid is too small for a bilateral radius of {radius}; "
-            "use a smaller Smoothing.factor or diameter"
-        )
-    range_weight = like(
-        np.exp(np.arange(3 * 256) ** 2 * (-0.5 / sigma_color**2)).astype(np.float32), x
-    )
-    window = [
-        (dy, dx, float(np.float32(math.exp((dy * dy + dx * dx) * (-0.5 / sigma_space**2)))))
-        for dy in range(-radius, radius + 1)
-        for dx in range(-radius, radius + 1)
-        if dy * dy + dx * dx <= radius * radius
-    ]
-    for _ in range(passes):
-        padded = F.pad(x, (radius, radius, radius, radius), mode="reflect")
-        total = torch.zeros_like(x)
-        weights = torch.zeros_like(x[:, :1])
-        for dy, dx, space in window:
-            neighbour = padded[
-                :, :, radius + dy : radius + dy + height, radius + dx : radius + dx + width
-            ]
-            distance = (neighbour - x).abs().sum(1, keepdim=True).long()
-            weight = range_weight[distance] * space
-            total += weight * neighbour
-            weights += weight
-        x = (total / weights).round()
-    return x.permute(0, 2, 3, 1).to(torch.uint8)
