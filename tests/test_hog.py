@@ -89,6 +89,20 @@ class TestHog:
         hist = cell_histograms(image, pixels_per_cell=(4, 4), channel_axis=-1)
         assert hist[2, 2, 0] == pytest.approx(10.0) and hist[2, 2, 1:].sum() == 0
 
+    @pytest.mark.parametrize("channels", [None, 3])
+    def test_8bit_tables_equal_the_float_computation(self, channels):
+        # The bin and magnitude tables of 8-bit gradients against arctan2 and sqrt on the
+        # same image as float64: exactly equal, extreme gradients (0 against 255) included.
+        shape = (64, 72) + ((channels,) if channels else ())
+        image = RNG.integers(0, 256, shape, dtype=np.uint8)
+        image[::5] = 255
+        image[::7] = 0
+        axis = -1 if channels else None
+        np.testing.assert_array_equal(
+            cell_histograms(image, channel_axis=axis),
+            cell_histograms(image.astype(np.float64), channel_axis=axis),
+        )
+
     def test_known_answer_horizontal_ramp(self):
         # Brightness rises 3 per column: gradient (0, 6) inside, orientation 0 -> bin 0.
         image = np.tile(np.arange(48, dtype=np.uint8) * 3, (40, 1))

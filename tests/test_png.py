@@ -178,3 +178,11 @@ def test_files_from_real_writers(tmp_path, photo):
             np.testing.assert_array_equal(got, opencv_blue(data), err_msg=what)
     assert png.blue(files["opencv mask rgb"]) is not None
     assert png.blue(files["opencv mask grey"]) is not None
+
+
+def test_grey_reads_grey_files_only():
+    labels = np.random.default_rng(5).integers(0, 19, (40, 30), dtype=np.uint8)
+    data = cv2.imencode(".png", labels)[1].tobytes()  # as the label cache writes them
+    np.testing.assert_array_equal(png.grey(data), labels)
+    rgb = make_png(_image((6, 5, 3), 6), [1] * 6)
+    assert png.blue(rgb) is not None and png.grey(rgb) is None

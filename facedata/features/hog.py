@@ -154,15 +154,20 @@ def cell_histograms(
             f"({c_row}x{c_col}); use smaller pixels_per_cell"
         )
     g_row, g_col = _dominant_gradients(x, n_rows * c_row, n_cols * c_col, transform_sqrt)
-    bins = None
     if xp is np and g_row.dtype.kind == "i":
-        # 8-bit images have integer gradients in [-255, 255]: the bin of every pair is in a
-        # table, ten times faster than arctan2 per pixel.
-        pair = (g_row.astype(np.int64) + 255) * 511 + (g_col + 255)
+        # 8-bit images have integer gradients in [-255, 255]: the bin and the magnitude of
+        # every pair are in tables, ten times faster than arctan2 per pixel and 1.5 times
+        # faster than the float64 square roots.
+        pair = g_row.astype(np.int32)
+        pair += 255
+        pair *= 511
+        pair += g_col
+        pair += 255
         bins = np.take(_orientation_table(orientations), pair)
-    g_row, g_col = cast(g_row, xp.float64), cast(g_col, xp.float64)
-    magnitude = xp.sqrt(g_row * g_row + g_col * g_col)
-    if bins is None:
+        magnitude = np.take(_magnitude_table(), pair)
+    else:
+        g_row, g_col = cast(g_row, xp.float64), cast(g_col, xp.float64)
+        magnitude = xp.sqrt(g_row * g_row + g_col * g_col)
         bins = _orientation_bins(g_row, g_col, orientations)
 
     # One bincount over (image, cell, bin); bin == orientations collects the few pixels that
@@ -460,6 +465,17 @@ def _orientation_table(orientations: int) -> np.ndarray:
     ``(g_row + 255) * 511 + g_col + 255``."""
     values = np.arange(-255, 256, dtype=np.float64)
     table = _orientation_bins(values[:, None], values[None, :], orientations).reshape(-1)
+    table.flags.writeable = False
+    return table
+
+
+@functools.lru_cache(maxsize=1)
+def _magnitude_table() -> np.ndarray:
+    """(511 * 511,) float64: ``sqrt(g_row² + g_col²)`` of every integer gradient pair, at
+    ``(g_row + 255) * 511 + g_col + 255``: the float64 values :func:`cell_histograms` computes
+    (the squares and their sum are exact)."""
+    values = np.arange(-255, 256, dtype=np.float64)
+    table = np.sqrt(values[:, None] ** 2 + values[None, :] ** 2).reshape(-1)
     table.flags.writeable = False
     return table
 

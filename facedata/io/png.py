@@ -64,7 +64,26 @@ def blue(data: bytes) -> np.ndarray | None:
     >>> blue(cv2.imencode(".png", bgr)[1].tobytes())
     array([[3, 6]], dtype=uint8)
     """
-    parts = _image_data(data)
+    return _decode(data, BYTES_PER_PIXEL)
+
+
+def grey(data: bytes) -> np.ndarray | None:
+    """The samples of a plain 8-bit grey PNG (what ``cv2.imread(file, cv2.IMREAD_UNCHANGED)``
+    gives), or None for any other file (another colour type, or outside this route).
+
+    Examples
+    --------
+    >>> import cv2
+    >>> grey(cv2.imencode(".png", np.array([[0, 7, 255]], np.uint8))[1].tobytes())
+    array([[  0,   7, 255]], dtype=uint8)
+    """
+    return _decode(data, {0: 1})
+
+
+def _decode(data: bytes, colours: dict[int, int]) -> np.ndarray | None:
+    """The blue (or grey) samples of a plain PNG of one of ``colours`` (colour type → bytes
+    per pixel), else None."""
+    parts = _image_data(data, colours)
     if parts is None:
         return None
     width, height, bpp, stream = parts
@@ -81,8 +100,9 @@ def blue(data: bytes) -> np.ndarray | None:
     return _unfilter(rows[:, 0], rows[:, 1 + index :: bpp])
 
 
-def _image_data(data: bytes) -> tuple[int, int, int, bytes] | None:
-    """Width, height, bytes per pixel and the joined ``IDAT`` stream of a plain PNG."""
+def _image_data(data: bytes, colours: dict[int, int]) -> tuple[int, int, int, bytes] | None:
+    """Width, height, bytes per pixel and the joined ``IDAT`` stream of a plain PNG of one of
+    ``colours``."""
     if data[:8] != SIGNATURE:
         return None
     position, header, stream, ended = 8, None, [], False
@@ -115,7 +135,7 @@ def _image_data(data: bytes) -> tuple[int, int, int, bytes] | None:
     if not ended or position != len(data) or not any(stream):
         return None
     width, height, depth, colour, compression, filtering, interlace = header
-    bpp = BYTES_PER_PIXEL.get(colour)
+    bpp = colours.get(colour)
     plain = depth == 8 and compression == filtering == interlace == 0
     if bpp is None or not plain or not 0 < width * height <= MAX_PIXELS:
         return None
