@@ -180,31 +180,49 @@ def _across(hxx: np.ndarray, hxy2: np.ndarray, hyy: np.ndarray) -> tuple[np.ndar
     ``sin`` on float64 took more than half of the NMS time.
     """
     u = hxx - hyy
-    r = cv2.magnitude(u, hxy2)
+    # OpenCV's magnitude rounds the elements before its output's first 32-byte boundary
+    # differently from the rest: into an aligned array, every run gives the same bits.
+    r = cv2.magnitude(u, hxy2, _aligned(u.shape))
     # In place (fresh arrays cost page faults), with the float32 roundings of
     # ``cos2 = u / r`` (1 where r = 0), ``cos = sqrt(max(0.5 + 0.5 * cos2, 0))`` and
     # ``sin = copysign(sqrt(max(0.5 - 0.5 * cos2, 0)), hxy2)``.
-    positive = r > 0
-    half = np.divide(u, r, out=r, where=positive)
-    np.copyto(half, 1.0, where=~positive)
+    zero = r == 0
+    with np.errstate(divide="ignore", invalid="ignore"):  # replaced by 1 just after
+        half = np.divide(u, r, out=r)  # unmasked: a third of the time of where=
+    np.copyto(half, 1.0, where=zero)
     half *= 0.5
     cos = np.add(half, 0.5)
     sin = np.subtract(0.5, half, out=half)
     for part in (cos, sin):
         np.sqrt(np.maximum(part, 0, out=part), out=part)
     np.copysign(sin, hxy2, out=sin)
-    turn = np.add(hxx, hyy, out=u) <= 0  # (cos, sin) turned by 90° is (-sin, cos)
-    np.copyto(u, cos)
-    dx = np.negative(sin, out=u, where=turn)
-    np.copyto(sin, cos, where=turn)
-    return dx, sin
+    # (cos, sin) turned by 90° is (-sin, cos), where the trace is not positive. Chosen with
+    # bit masks on the float32 words: masked copies branch on every pixel and took half of
+    # this function's time. Negation is the sign bit.
+    turn = np.negative(np.less_equal(np.add(hxx, hyy, out=u), 0).view(np.uint8), dtype=np.uint32)
+    cos_bits, sin_bits = cos.view(np.uint32), sin.view(np.uint32)
+    swap = np.bitwise_xor(cos_bits, sin_bits, out=u.view(np.uint32))
+    swap &= turn
+    np.bitwise_xor(sin_bits, swap, out=sin_bits)  # dy: cos where turned, else sin
+    turn &= np.uint32(0x80000000)
+    swap ^= turn
+    np.bitwise_xor(cos_bits, swap, out=cos_bits)  # dx: -sin where turned, else cos
+    return cos, sin
+
+
+def _aligned(shape: tuple[int, ...]) -> np.ndarray:
+    """An uninitialised float32 array whose data starts on a 64-byte boundary."""
+    size = int(np.prod(shape)) * 4
+    raw = np.empty(size + 64, np.uint8)
+    start = -raw.ctypes.data % 64
+    return raw[start : start + size].view(np.float32).reshape(shape)
 
 
 def _thin_tables() -> tuple[np.ndarray, np.ndarray]:
     """Keep-tables (1 = keep) of the two sub-iterations, indexed by neighbourhood code.
 
     Bit ``k`` of a code is neighbour ``x_{k+1}``, counter-clockwise from the east
-    (:data:`_CODE`). A pixel is deleted when G1 (one 8-connected run of neighbours,
+    (:data:`_NEIGHBOURS`). A pixel is deleted when G1 (one 8-connected run of neighbours,
     crossing number 1), G2 (``2 <= min(n1, n2) <= 3``) and G3 (first sub-iteration) or G3'
     (second) hold, as in Guo & Hall's algorithm A1.
     """
@@ -220,9 +238,9 @@ def _thin_tables() -> tuple[np.ndarray, np.ndarray]:
     return (~(g12 & g3)).astype(np.uint8), (~(g12 & g3p)).astype(np.uint8)
 
 
-#: Weight of each neighbour in a pixel's neighbourhood code: x1 (east) = 1, x2 (north-east)
-#: = 2, ... x8 (south-east) = 128.
-_CODE = np.array([[8, 4, 2], [16, 0, 1], [32, 64, 128]], np.float32)
+#: ``(dy, dx)`` of neighbours x1 (east), x2 (north-east), ... x8 (south-east): bit ``k`` of a
+#: neighbourhood code is neighbour ``x_{k+1}``.
+_NEIGHBOURS = ((0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1), (1, 0), (1, 1))
 _THIN_TABLES = _thin_tables()
 
 
@@ -230,8 +248,9 @@ def thin(lines: np.ndarray) -> np.ndarray:
     """Thin binary lines to one pixel (Guo & Hall 1989, MATLAB ``bwmorph(..., 'thin')``).
 
     The same two-sub-iteration parallel algorithm as ``skimage.morphology.thin``, with the
-    same result; each sub-iteration is one OpenCV filter (the neighbourhood codes) and one
-    table lookup, several times faster than SciPy's correlation.
+    same result; each sub-iteration looks up the neighbourhood code of every line pixel in a
+    table. Only line pixels are visited (a few percent of a sketch), which makes it several
+    times faster than filtering the whole image.
 
     Parameters
     ----------
@@ -248,20 +267,47 @@ def thin(lines: np.ndarray) -> np.ndarray:
     32(3), 1989; L. Lam, S.-W. Lee and C. Y. Suen, "Thinning methodologies - a comprehensive
     survey", IEEE TPAMI 14(9), 1992.
     """
-    skel = np.asarray(lines, bool).astype(np.uint8)
-    count, idle = cv2.countNonZero(skel), 0
+    framed, _ = _thinned(lines)
+    return framed[1:-1, 1:-1].astype(bool)
+
+
+def _thinned(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`thin` in a frame: the skeleton as 0/1 uint8 with a one-pixel border of zeros
+    (the image's outside), and the flat positions of its pixels there, in raster order."""
+    h, w = lines.shape
+    framed = np.zeros((h + 2, w + 2), np.uint8)
+    framed[1:-1, 1:-1] = lines
+    flat = framed.reshape(-1)
+    pixels = np.flatnonzero(flat.view(bool))  # bool: five times faster than uint8
+    around = np.array([dy * (w + 2) + dx for dy, dx in _NEIGHBOURS])
+    idle = 0
     # Two sub-iterations in a row that delete nothing end it: the next one would repeat one
     # of them on the same image.
-    code, kept = np.empty_like(skel), np.empty_like(skel)  # reused: fresh ones fault pages
     while idle < 2:
         for keep in _THIN_TABLES:
-            cv2.filter2D(skel, -1, _CODE, dst=code, borderType=cv2.BORDER_CONSTANT)
-            skel *= cv2.LUT(code, keep, dst=kept)
-            count, before = cv2.countNonZero(skel), count
-            idle = idle + 1 if count == before else 0
+            # Every code before any deletion: the sub-iteration is parallel.
+            kept = keep[_codes(flat[pixels[:, None] + around])].view(bool)
+            idle = idle + 1 if kept.all() else 0
+            if idle == 0:
+                flat[pixels[~kept]] = 0
+                pixels = pixels[kept]
             if idle == 2:
                 break
-    return skel.astype(bool)
+    return framed, pixels
+
+
+#: Multiplier that gathers the low bit of each of a uint64's eight bytes into its top byte:
+#: byte k's bit lands on bit 56 + k, and every other product on a bit of its own elsewhere.
+_GATHER_BITS = np.uint64(sum(1 << (56 - 7 * k) for k in range(8)))
+
+
+def _codes(neighbours: np.ndarray) -> np.ndarray:
+    """(N, 8) uint8 0/1 neighbours → (N,) neighbourhood codes, bit k = column k.
+
+    The eight bytes of a row read as one little-endian uint64 and multiplied by
+    :data:`_GATHER_BITS`: ten times faster than ``np.packbits`` along the rows."""
+    words = np.ascontiguousarray(neighbours).view("<u8")[:, 0]
+    return (words * _GATHER_BITS) >> np.uint64(56)
 
 
 def remove_specks(lines: np.ndarray, *, min_pixels: int) -> np.ndarray:
@@ -802,9 +848,9 @@ def _xdog_lines(edge: np.ndarray, high: float, fragment: int) -> np.ndarray:
     labels still name the thinned components: their sizes need no second labelling.
     """
     labels, seeded = _seeded_components(edge, high=high, low=high / 2)
-    lines = thin(seeded[labels])
-    ys, xs = _pixels(lines)
-    owner = labels[ys, xs]
+    framed, pixels = _thinned(seeded[labels])
+    ys, xs = np.divmod(pixels, framed.shape[1])
+    owner = labels[ys - 1, xs - 1]
     short = np.bincount(owner, minlength=len(seeded))[owner] < fragment
-    lines[ys[short], xs[short]] = False
-    return lines
+    framed.reshape(-1)[pixels[short]] = 0
+    return framed[1:-1, 1:-1].astype(bool)
