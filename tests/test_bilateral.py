@@ -36,8 +36,8 @@ needs_triton = pytest.mark.skipif(
 #: astronaut; odd sizes, a batch of two, borders within the radius on every side.
 ONE_PASS = {"diameter": 20, "sigma_color": 30.0, "sigma_space": 30.0, "passes": 1}
 SEVERAL = {**ONE_PASS, "passes": 3}
-#: The GPU's 8 x 64 tile on a 21 x 70 image: several tiles, partial on both axes.
-TILED = {"diameter": 5, "sigma_color": 30.0, "sigma_space": 7.5, "passes": 3, "tile": (8, 64)}
+#: The GPU's 16 x 64 tile on a 21 x 70 image: four tiles, partial on both axes.
+TILED = {"diameter": 5, "sigma_color": 30.0, "sigma_space": 7.5, "passes": 3, "tile": (16, 64)}
 NARROW = {"diameter": 3, "sigma_color": 12.0, "sigma_space": 2.0, "passes": 2}
 
 
@@ -201,6 +201,7 @@ class TestKernel:
                      "colour": floats, "n_taps": "i32", "height": "i32", "width": "i32",
                      "radius": "i32", "BLOCK_H": "constexpr", "BLOCK_W": "constexpr"}  # fmt: skip
         tile = {"BLOCK_H": kernel.BLOCK_H, "BLOCK_W": kernel.BLOCK_W}
+        assert tuple(tile.values()) == TILED["tile"]  # the interpreter tested the GPU's tile
         compiled = triton.compile(
             ASTSource(kernel.bilateral_pass, signature, constexprs=tile),
             target=GPUTarget("cuda", arch, 32),

@@ -171,7 +171,7 @@ def _kernel_passes(
 ) -> Any:
     """The passes through :func:`facedata.features.bilateral_kernel.bilateral_pass`.
 
-    ``tile`` is a program's (rows, columns), powers of two; by default 8 x 64 on a GPU and
+    ``tile`` is a program's (rows, columns), powers of two; by default 16 x 64 on a GPU and
     the whole image under the interpreter, whose cost is per program and per operation, not
     per pixel.
     """
