@@ -4,6 +4,7 @@ Triton kernel run under Triton's interpreter against OpenCV and against the loop
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 import torch
 
 from facedata.align.detect import LandmarkDetector
+from facedata.features import bilateral
 from facedata.features.bilateral import (
     bilateral_filter,
     radius,
@@ -130,6 +132,24 @@ class TestLoop:
 
     def test_cpu_tensors_take_the_loop(self):
         assert not uses_kernel(torch.zeros(1, 4, 4, 3, dtype=torch.uint8))
+
+    def test_without_triton_the_loop_runs_and_a_debug_line_says_so_once(
+        self, monkeypatch, caplog, cases
+    ):
+        monkeypatch.setitem(sys.modules, "triton", None)  # `import triton` raises ImportError
+        monkeypatch.setenv("TRITON_INTERPRET", "1")  # would ask for the kernel
+        bilateral._triton.cache_clear()
+        try:
+            batch, options = cases["narrow"]
+            with caplog.at_level(logging.DEBUG, logger=bilateral.__name__):
+                assert not uses_kernel(torch.from_numpy(batch))
+                got = loop(batch, **options)
+            np.testing.assert_array_equal(got[0], opencv(batch[0], **options))
+        finally:
+            bilateral._triton.cache_clear()
+        lines = [r for r in caplog.records if r.name == bilateral.__name__]
+        assert [r.levelno for r in lines] == [logging.DEBUG]
+        assert "triton does not import" in lines[0].getMessage()
 
     def test_radius_must_be_below_the_sides(self):
         with pytest.raises(ValueError, match="too small for a bilateral radius of 10"):
