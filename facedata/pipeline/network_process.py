@@ -13,6 +13,13 @@ Workers keep the CPU maps (masks, sketch clean-up, colour medians, HOG); they bl
 their own batch is in the process. The process ends when the build closes its standard input,
 or when the build itself dies.
 
+Its host work does not wait for the device, nor the device for it: each connection's thread
+receives a worker's images straight into an array and sends the answer back from the
+answer's own memory (raw bytes after a small header, no pickling; socket I/O releases the
+GIL), a gather thread merges the next pass while one runs, and the main thread only runs
+passes. So the process serves about ``1 / max(host, device)`` images per second rather than
+``1 / (host + device)`` (``benchmarks/network_process.py`` measures both).
+
 Run by :func:`network_processes`; not a command for users.
 """
 
@@ -54,6 +61,30 @@ class Address:
     authkey: bytes
 
 
+# Images and maps travel as raw bytes after a small pickled header (shape, dtype): received
+# straight into their array, sent from it, with no pickling (pickling a 512² float32 batch
+# costs more than sending it) and with the GIL released for the copy.
+
+
+def _write_array(conn, array: np.ndarray) -> None:
+    """Send ``array``'s bytes on ``conn`` (C order)."""
+    view = memoryview(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
+    while view:
+        view = view[os.write(conn.fileno(), view) :]
+
+
+def _read_array(conn, shape: tuple, dtype: str) -> np.ndarray:
+    """Receive an array of ``shape`` and ``dtype`` sent by :func:`_write_array`."""
+    array = np.empty(shape, dtype)
+    view = memoryview(array.reshape(-1).view(np.uint8))
+    while view:
+        n = os.readv(conn.fileno(), [view])
+        if n == 0:
+            raise EOFError("the connection closed in the middle of an array")
+        view = view[n:]
+    return array
+
+
 class RemoteNetwork:
     """A device job served by a network process; called like the
     :class:`~facedata.pipeline.networks.LocalJob` of its spec. Without a spec, it only asks
@@ -65,14 +96,25 @@ class RemoteNetwork:
         self._conn = Client(address.path, family="AF_UNIX", authkey=address.authkey)
         self.family = self._ask(("info", spec.key)) if spec else None
 
-    def _ask(self, message: tuple):
+    def _ask(self, message: tuple, images: np.ndarray | None = None):
+        self._send(message, images)
+        return self._answer()
+
+    def _send(self, message: tuple, images: np.ndarray | None = None) -> None:
         try:
             self._conn.send(message)
+            if images is not None:
+                _write_array(self._conn, images)
+        except OSError as exc:
+            raise self._stopped(exc) from exc
+
+    def _answer(self):
+        try:
             status, payload = self._conn.recv()
+            if status == "array":
+                return _read_array(self._conn, *payload)
         except (EOFError, OSError) as exc:
-            raise FacedataError(
-                f"the network process at {self.address.path} stopped ({exc}); see the build log"
-            ) from exc
+            raise self._stopped(exc) from exc
         if status == "ok":
             return payload
         kind, text = payload
@@ -81,8 +123,14 @@ class RemoteNetwork:
             raise error(text)
         raise RuntimeError(f"network process: {kind}: {text}")
 
+    def _stopped(self, exc: Exception) -> FacedataError:
+        return FacedataError(
+            f"the network process at {self.address.path} stopped ({exc}); see the build log"
+        )
+
     def __call__(self, images: np.ndarray) -> np.ndarray:
-        return self._ask(("run", self.spec.key, np.ascontiguousarray(images)))
+        images = np.ascontiguousarray(images)
+        return self._ask(("run", self.spec.key, images.shape, images.dtype.str), images)
 
     def stats(self) -> dict:
         """What the process has done: images, forward passes, padding, peak GPU memory."""
@@ -95,30 +143,85 @@ class RemoteNetwork:
 # --- the process ------------------------------------------------------------------------------
 
 
+class _Request:
+    """One worker's batch for one job, and the slot its answer comes back in."""
+
+    __slots__ = ("key", "images", "answer")
+
+    def __init__(self, key: str, images: np.ndarray):
+        self.key = key
+        self.images = images
+        self.answer: queue.SimpleQueue = queue.SimpleQueue()
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """Put on the request queue by the device thread when it waits for work, having taken
+    ``taken`` passes: the gatherer may then run a part-full pass at once."""
+
+    taken: int
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """Requests for one job merged into one array, padded to whole passes of its batch."""
+
+    job: LocalJob
+    requests: list
+    images: np.ndarray
+    count: int
+
+
 class _Server:
-    """The serving loop: reader threads queue requests, the main thread runs merged batches."""
+    """Three kinds of thread, so that a pass's host work overlaps another pass's device work:
+
+    - one thread per connection receives a worker's request straight into an array, queues
+      it, and sends the answer back (raw bytes, like the request; socket I/O releases the GIL);
+    - the gather thread merges queued requests into padded passes while a pass is running;
+    - the main thread runs the passes, one at a time, and hands each request its answer.
+    """
 
     def __init__(self, networks: dict[str, LocalJob], batch: int, gather_s: float):
         self.networks = networks
         self.batch = batch
         self.gather_s = gather_s
-        self.requests: queue.Queue = queue.Queue()
+        self.requests: queue.SimpleQueue = queue.SimpleQueue()
+        # One pass waits while one runs: host memory stays bounded, the device never waits.
+        self.passes: queue.Queue = queue.Queue(maxsize=1)
         self.counts = {"images": 0, "passes": 0, "padded": 0, "requests": 0}
 
-    def read(self, conn) -> None:
-        """Queue ``run`` requests of one worker; answer ``info`` and ``stats`` at once."""
-        while True:
-            try:
-                kind, key, *payload = conn.recv()
-            except (EOFError, OSError):
-                return
-            if kind == "run":
-                self.requests.put((conn, key, payload[0]))
-            elif kind == "info":
-                net = self.networks.get(key)
-                conn.send(("ok", net.family) if net else ("error", ("ConfigError", key)))
-            else:
-                conn.send(("ok", self.stats()))
+    def listen(self, listener: Listener) -> None:
+        """Accept connections, each served by its own daemon thread."""
+
+        def accept() -> None:
+            while True:
+                conn = listener.accept()
+                threading.Thread(target=self.link, args=(conn,), daemon=True).start()
+
+        threading.Thread(target=accept, daemon=True).start()
+
+    def link(self, conn) -> None:
+        """Serve one worker: its requests one at a time, each answered before the next."""
+        with conn:
+            while True:
+                try:
+                    kind, key, *payload = conn.recv()
+                    if kind == "run":
+                        request = _Request(key, _read_array(conn, *payload))
+                        self.requests.put(request)
+                        answer = request.answer.get()
+                    elif kind == "info":
+                        net = self.networks.get(key)
+                        answer = ("ok", net.family) if net else ("error", ("ConfigError", key))
+                    else:
+                        answer = ("ok", self.stats())
+                    if isinstance(answer, np.ndarray):
+                        conn.send(("array", (answer.shape, answer.dtype.str)))
+                        _write_array(conn, answer)
+                    else:
+                        conn.send(answer)
+                except (EOFError, OSError):  # the worker went away
+                    return
 
     def stats(self) -> dict:
         import torch
@@ -131,47 +234,89 @@ class _Server:
         return dict(self.counts, peak_bytes=peak, batch=self.batch)
 
     def serve(self) -> None:
+        """Run passes as the gather thread prepares them; never returns."""
+        threading.Thread(target=self.gather, daemon=True).start()
+        taken = 0
         while True:
-            pending = [self.requests.get()]
-            count = len(pending[0][2])
-            deadline = time.monotonic() + self.gather_s
-            while count < self.batch:
-                try:
-                    item = self.requests.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                pending.append(item)
-                count += len(item[2])
-            groups: dict[tuple, list] = {}
-            for item in pending:
-                groups.setdefault((item[1], item[2].shape[1:]), []).append(item)
-            for (key, _), items in groups.items():
-                self._run(key, items)
+            try:
+                work = self.passes.get_nowait()
+            except queue.Empty:
+                self.requests.put(_Ready(taken))
+                work = self.passes.get()
+            taken += 1
+            self.run(work)
 
-    def _run(self, key: str, items: list) -> None:
+    def gather(self) -> None:
+        """Merge requests for the same job into passes: a full pass at once; a part-full one,
+        the oldest first, once it has waited ``gather_s`` for more and the device is free
+        (while a pass runs, more requests may fill it)."""
+        groups: dict[tuple, list[_Request]] = {}  # oldest first
+        since: dict[tuple, float] = {}
+        put, free = 0, False
+        while True:
+            ripe = None
+            wait = None
+            if groups and free:
+                ripe = next(iter(groups))
+                wait = since[ripe] + self.gather_s - time.monotonic()
+            if ripe is None or wait > 0:
+                try:
+                    item = self.requests.get(timeout=wait)
+                except queue.Empty:
+                    continue
+                if isinstance(item, _Ready):
+                    free = item.taken == put  # else stale: a pass put since is on its way
+                    continue
+                ripe = (item.key, item.images.shape[1:], item.images.dtype.str)
+                if ripe not in groups:
+                    groups[ripe], since[ripe] = [], time.monotonic()
+                groups[ripe].append(item)
+                if sum(len(r.images) for r in groups[ripe]) < self.batch:
+                    continue
+            del since[ripe]
+            work = self.prepare(groups.pop(ripe))
+            if work is not None:
+                self.passes.put(work)
+                put, free = put + 1, False
+
+    def prepare(self, requests: list[_Request]) -> _Pass | None:
+        """One array of the requests' images, padded with blank images to whole passes; None
+        (each request answered with the error) when they cannot be run."""
         try:
-            net = self.networks[key]
-            images = np.concatenate([images for _, _, images in items])
-            out = net(images)
+            job = self.networks[requests[0].key]
+            count = sum(len(r.images) for r in requests)
+            first = requests[0].images
+            images = np.empty((-(-count // job.batch) * job.batch, *first.shape[1:]), first.dtype)
+            start = 0
+            for r in requests:
+                images[start : start + len(r.images)] = r.images
+                start += len(r.images)
+            images[count:] = 0
+        except Exception as exc:
+            self.fail(requests, exc)
+            return None
+        return _Pass(job, requests, images, count)
+
+    def run(self, work: _Pass) -> None:
+        try:
+            out = work.job(work.images)
         except Exception as exc:  # answered to each sender; the stage retries per sample
-            for conn, _, _ in items:
-                self._reply(conn, ("error", (type(exc).__name__, str(exc))))
+            self.fail(work.requests, exc)
             return
-        n = len(images)
-        passes = -(-n // net.batch)
-        self.counts["images"] += n
+        passes = len(work.images) // work.job.batch
+        self.counts["images"] += work.count
         self.counts["passes"] += passes
-        self.counts["padded"] += passes * net.batch - n
-        self.counts["requests"] += len(items)
+        self.counts["padded"] += len(work.images) - work.count
+        self.counts["requests"] += len(work.requests)
         start = 0
-        for conn, _, part in items:
-            self._reply(conn, ("ok", out[start : start + len(part)]))
-            start += len(part)
+        for r in work.requests:
+            r.answer.put(out[start : start + len(r.images)])
+            start += len(r.images)
 
     @staticmethod
-    def _reply(conn, message) -> None:
-        with contextlib.suppress(OSError):  # a worker that went away needs no answer
-            conn.send(message)
+    def fail(requests: list[_Request], exc: Exception) -> None:
+        for r in requests:
+            r.answer.put(("error", (type(exc).__name__, str(exc))))
 
 
 def _main() -> None:
@@ -188,27 +333,30 @@ def _main() -> None:
                 precision=settings["precision"],
                 source=source,
             )
-        batch = max(net.batch for net in networks.values())
         listener = Listener(
             settings["path"], family="AF_UNIX", authkey=bytes.fromhex(settings["authkey"])
         )
     except Exception as exc:
         print(json.dumps({"error": [type(exc).__name__, str(exc)]}), flush=True)
         return
-    server = _Server(networks, batch, settings["gather_s"])
-
-    def accept() -> None:
-        while True:
-            conn = listener.accept()
-            threading.Thread(target=server.read, args=(conn,), daemon=True).start()
 
     def watch_parent() -> None:
         sys.stdin.read()  # returns when the build closes the pipe or dies
         os._exit(0)
 
-    threading.Thread(target=accept, daemon=True).start()
     threading.Thread(target=watch_parent, daemon=True).start()
     print(json.dumps({"ready": True}), flush=True)
+    serve(networks, listener, gather_s=settings["gather_s"])
+
+
+def serve(jobs: dict[str, LocalJob], listener: Listener, *, gather_s: float = GATHER_S) -> None:
+    """Serve ``jobs`` (by key) to the clients of ``listener`` from this process, forever.
+
+    What a network process runs once its jobs are loaded; a benchmark or a test calls it in a
+    process of its own with jobs of its own.
+    """
+    server = _Server(jobs, max(job.batch for job in jobs.values()), gather_s)
+    server.listen(listener)
     server.serve()
 
 

@@ -233,7 +233,9 @@ class LocalJob:
             return self._empty(images)
         chunks = [images] if self.batch is None else pad_chunks(images, self.batch)
         with _autocast(self.device, self.dtype):
-            out = np.concatenate([self._forward(chunk) for chunk in chunks])
+            outs = [self._forward(chunk) for chunk in chunks]
+        # one pass (what the network process mostly runs) needs no copy
+        out = outs[0] if len(outs) == 1 else np.concatenate(outs)
         return out[: len(images)]
 
     def _forward(self, chunk: np.ndarray) -> np.ndarray:
