@@ -267,18 +267,20 @@ def thin(lines: np.ndarray) -> np.ndarray:
     32(3), 1989; L. Lam, S.-W. Lee and C. Y. Suen, "Thinning methodologies - a comprehensive
     survey", IEEE TPAMI 14(9), 1992.
     """
-    framed, _ = _thinned(lines)
+    lines = np.asarray(lines, bool)
+    framed, _ = _thinned(np.flatnonzero(lines), lines.shape)
     return framed[1:-1, 1:-1].astype(bool)
 
 
-def _thinned(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`thin` in a frame: the skeleton as 0/1 uint8 with a one-pixel border of zeros
-    (the image's outside), and the flat positions of its pixels there, in raster order."""
-    h, w = lines.shape
+def _thinned(positions: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`thin` of the pixels at flat ``positions`` (ascending) of an image of ``shape``,
+    in a frame: the skeleton as 0/1 uint8 with a one-pixel border of zeros (the image's
+    outside), and the flat positions of its pixels there, in raster order."""
+    h, w = shape
     framed = np.zeros((h + 2, w + 2), np.uint8)
-    framed[1:-1, 1:-1] = lines
     flat = framed.reshape(-1)
-    pixels = np.flatnonzero(flat.view(bool))  # bool: five times faster than uint8
+    pixels = positions + 2 * (positions // w) + w + 3  # row y moves down to y + 1, x to x + 1
+    flat[pixels] = 1
     around = np.array([dy * (w + 2) + dx for dy, dx in _NEIGHBOURS])
     idle = 0
     # Two sub-iterations in a row that delete nothing end it: the next one would repeat one
@@ -683,23 +685,25 @@ def hysteresis(edge: np.ndarray, *, high: float, low: float) -> np.ndarray:
     >>> hysteresis(np.array([[0.9, 0.5, 0.0, 0.5]]), high=0.8, low=0.4)
     array([[ True,  True, False, False]])
     """
-    labels, seeded = _seeded_components(edge, high=high, low=low)
+    labels, seeded, _ = _seeded_components(edge, high=high, low=low)
     return seeded[labels]
 
 
 def _seeded_components(
     edge: np.ndarray, *, high: float, low: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """8-connected components at or above ``low`` (label 0: below it) and, per label,
-    whether the component holds a pixel at or above ``high``."""
-    weak = (edge >= low).view(np.uint8)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """8-connected components at or above ``low`` (label 0: below it), per label whether
+    the component holds a pixel at or above ``high``, and the flat positions of the pixels
+    at or above ``low`` (a few percent of the image: the rest is looked at once)."""
+    weak = edge >= low
+    where = np.flatnonzero(weak)
     # 16-bit labels are faster and suffice while there are fewer weak pixels than labels.
-    depth = cv2.CV_16U if cv2.countNonZero(weak) < 2**16 - 1 else cv2.CV_32S
-    count, labels = cv2.connectedComponents(weak, connectivity=8, ltype=depth)
+    depth = cv2.CV_16U if len(where) < 2**16 - 1 else cv2.CV_32S
+    count, labels = cv2.connectedComponents(weak.view(np.uint8), connectivity=8, ltype=depth)
     seeded = np.zeros(count, bool)
-    seeded[labels[edge >= high]] = True
+    seeded[labels.reshape(-1)[where[edge.reshape(-1)[where] >= high]]] = True
     seeded[0] = False  # below low
-    return labels, seeded
+    return labels, seeded, where
 
 
 def dark_edges(
@@ -818,15 +822,20 @@ def xdog_sketch(
         seeds = [strengths[min(int(q * candidate.size), len(strengths) - 1)] for q in (0.08, 0.02)]
         edge, high = candidate, float(min(max(XDOG_THRESHOLD, seeds[0]), max(seeds[1], 0.002)))
         lines = _xdog_lines(edge, high, style.xdog_fragment)
-        if lines.mean() >= fewest:
+        if _share(lines) >= fewest:
             break
     for _ in range(4 if edge is not None else 0):
-        share = lines.mean()
+        share = _share(lines)
         if fewest <= share <= most:
             break
         high *= 0.6 if share < fewest else 1.6
         lines = _xdog_lines(edge, high, style.xdog_fragment)
     return lines
+
+
+def _share(lines: np.ndarray) -> float:
+    """``lines.mean()``, the same float, from a count: a bool mean converts every pixel."""
+    return np.count_nonzero(lines) / lines.size
 
 
 def _xdog_input(
@@ -847,8 +856,9 @@ def _xdog_lines(edge: np.ndarray, high: float, fragment: int) -> np.ndarray:
     Thinning neither joins, splits nor erases 8-connected components, so the hysteresis
     labels still name the thinned components: their sizes need no second labelling.
     """
-    labels, seeded = _seeded_components(edge, high=high, low=high / 2)
-    framed, pixels = _thinned(seeded[labels])
+    labels, seeded, weak = _seeded_components(edge, high=high, low=high / 2)
+    flat_labels = labels.reshape(-1)
+    framed, pixels = _thinned(weak[seeded[flat_labels[weak]]], labels.shape)
     ys, xs = np.divmod(pixels, framed.shape[1])
     owner = labels[ys - 1, xs - 1]
     short = np.bincount(owner, minlength=len(seeded))[owner] < fragment
