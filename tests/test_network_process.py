@@ -121,3 +121,16 @@ def test_a_failing_pass_answers_its_sender_and_the_connection_serves_on(served):
     assert failed[1] == "network process: ValueError: an image marked to fail"
     np.testing.assert_array_equal(again[1], job(good))
     assert _stats(served)["images"] == 4  # a failed pass counts nothing
+
+
+def test_a_client_with_the_wrong_key_is_refused_and_the_others_are_served(served):
+    with pytest.raises(multiprocessing.AuthenticationError):
+        RemoteNetwork(Address(served.path, secrets.token_bytes(16)), SPEC)
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    images = _images(5, 1)
+    worker = ctx.Process(target=send_batches, args=(served, SPEC, [images], out), daemon=True)
+    worker.start()
+    [(_, maps)] = out.get(timeout=120)  # a process that stopped accepting never answers
+    worker.join()
+    np.testing.assert_array_equal(maps, ChannelSum(BATCH)(images))

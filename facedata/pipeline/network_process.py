@@ -4,7 +4,7 @@ A build with device jobs (networks, and the colour smoothing on the torch route;
 :mod:`facedata.pipeline.networks`) starts one network process per device it uses (each GPU,
 or the CPU when there is none). The process loads each job once, listens on a local socket,
 and serves requests from every worker: a request is one stage's batch of images; requests
-that arrive together are merged into full passes of the build's network batch, so sixteen
+for the same job are merged into full passes of the build's network batch, so sixteen
 workers feed one model copy (and one CUDA context) per GPU instead of sixteen. GPU memory is
 then bounded by one copy of the weights plus the activations of one pass, whatever the number
 of workers.
@@ -39,6 +39,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Listener
 
 import numpy as np
@@ -186,7 +187,8 @@ class _Server:
         self.batch = batch
         self.gather_s = gather_s
         self.requests: queue.SimpleQueue = queue.SimpleQueue()
-        # One pass waits while one runs: host memory stays bounded, the device never waits.
+        # One prepared pass waits while one runs: the next pass's copy is done before the
+        # device is free, and host memory stays bounded.
         self.passes: queue.Queue = queue.Queue(maxsize=1)
         self.counts = {"images": 0, "passes": 0, "padded": 0, "requests": 0}
 
@@ -195,7 +197,11 @@ class _Server:
 
         def accept() -> None:
             while True:
-                conn = listener.accept()
+                try:
+                    conn = listener.accept()
+                except (AuthenticationError, OSError) as exc:  # one bad client, not the rest
+                    log.warning("network process: a connection failed: %s", exc)
+                    continue
                 threading.Thread(target=self.link, args=(conn,), daemon=True).start()
 
         threading.Thread(target=accept, daemon=True).start()
