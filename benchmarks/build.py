@@ -7,7 +7,9 @@ On the same N CelebAMask-HQ-layout images (demo drawings at 1024², three-channe
     SC-FEGAN mask, XDoG sketch, colour map, HOG (landmark detection off: it is a network);
 (b) a plain baseline computing the same maps one image at a time with the obvious library
     calls (Pillow, NumPy, OpenCV, scikit-image) and writing one PNG file per map;
-(c) the codec floor: decoding the inputs and encoding the outputs, nothing else.
+(c) the codec floor: decoding the inputs and encoding the outputs, nothing else, with the
+    build's own decoders; (c') the same with the part PNGs decoded by OpenCV, as the official
+    ``g_mask.py`` reads them and as issue 18 measured the floor.
 
 Targets (issue 18): (a) >= 8x (b), and (a) >= 0.75x (c), per process. (a) and (c) are also
 measured with one process per core. Prints samples/s, the ratios, and (a)'s per-stage
@@ -116,15 +118,22 @@ def baseline_sample(ref, source, size: int, out: Path, ref_scfegan) -> None:
 # --- (c) the codec floor ------------------------------------------------------------------
 
 
-def codec_floor(refs, source, outputs: dict[str, dict], size: int) -> None:
-    """Decode each input (image and part PNGs) and encode each output field, nothing else."""
+def opencv_part(path: Path):
+    """A part PNG as the official ``g_mask.py`` reads it, and as issue 18 measured the floor."""
+    return cv2.imread(str(path))[..., 0]
+
+
+def codec_floor(refs, source, outputs: dict[str, dict], size: int, part=read_part_mask) -> None:
+    """Decode each input (image and part PNGs, with ``part``) and encode each output field,
+    nothing else. The default ``part`` is the build's own decoder, so the floor is no slower
+    than the build's decoding."""
     anno = source.root / "CelebAMask-HQ-mask-anno"
     for ref in refs:
         read_image(ref.path, reduce_to=size)
         image_id = ref.meta["celeba_hq_id"]
         folder = anno / str(image_id // 2000)
         for path in folder.glob(f"{image_id:05d}_*.png"):
-            read_part_mask(path)  # the build's own decoder: the floor is no slower than it
+            part(path)
         for field, value in outputs[ref.key].items():
             encode(field, value)
 
@@ -178,6 +187,9 @@ def main() -> None:
     codec_floor(refs, source, outputs, args.size)
     t_c1 = time.perf_counter() - t0
     t0 = time.perf_counter()
+    codec_floor(refs, source, outputs, args.size, part=opencv_part)
+    t_cv = time.perf_counter() - t0
+    t0 = time.perf_counter()
     Parallel(n_jobs=args.workers)(
         delayed(codec_floor)(chunk, source, {r.key: outputs[r.key] for r in chunk}, args.size)
         for chunk in _chunks(refs, args.workers)
@@ -193,7 +205,7 @@ def main() -> None:
     t_b = time.perf_counter() - t0
 
     n = len(refs)
-    times = {"a1": t_a1, "an": t_an, "r1": t_r1, "b": t_b, "c1": t_c1, "cn": t_cn,
+    times = {"a1": t_a1, "an": t_an, "r1": t_r1, "b": t_b, "c1": t_c1, "cn": t_cn, "cv": t_cv,
              "eyes": t_eyes, "detect": t_detect, "lean": t_lean}  # fmt: skip
     rate = {k: n / t for k, t in times.items()}
     print(f"{n} images {args.size}² on {os.cpu_count()} cores; maps: {', '.join(MAPS)}")
@@ -203,10 +215,13 @@ def main() -> None:
     print(f"(b) plain baseline, 1 process   {rate['b']:7.1f} samples/s")
     print(f"(c) codec floor, 1 process      {rate['c1']:7.1f} samples/s")
     print(f"(c) codec floor, {args.workers} processes   {rate['cn']:7.1f} samples/s")
+    print(f"(c') codec floor, parts decoded by OpenCV, 1 process {rate['cv']:7.1f} samples/s")
     print(f"(a)/(b), 1 process:   {rate['a1'] / rate['b']:5.1f}x  (target >= 8)")
     print(f"(a)/(b), {args.workers} processes: {rate['an'] / rate['b']:5.1f}x")
     print(f"(a)/(c), 1 process:   {rate['a1'] / rate['c1']:5.2f}x  (target >= 0.75)")
     print(f"(a)/(c), {args.workers} processes: {rate['an'] / rate['cn']:5.2f}x")
+    print(f"(a)/(c'), 1 process:  {rate['a1'] / rate['cv']:5.2f}x;  rebuild/(c'): "
+          f"{rate['r1'] / rate['cv']:5.2f}x")  # fmt: skip
     print(f"rebuild/(b), 1 process: {rate['r1'] / rate['b']:5.1f}x;  rebuild/(c): "
           f"{rate['r1'] / rate['c1']:5.2f}x")  # fmt: skip
     print("levers, 1 process, fresh label cache (x: vs (c) codec floor, 1 process):")
